@@ -1,4 +1,5 @@
 public import SriovAPI
+import KubeCore
 
 extension SriovNetworkNodePolicy {
     /// The operator's mutating admission webhook: absent `priority` becomes 99, absent `isRdma` becomes
