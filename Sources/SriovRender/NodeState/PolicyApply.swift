@@ -2,7 +2,7 @@ public import SriovAPI
 
 /// A policy could not be applied to a node: a `pfNames` entry with a malformed VF range, or a
 /// bridge setting that cannot work.
-public struct PolicyApplyError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct PolicyApplyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var policy: String
     public var node: String
     public var message: String

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum Environment {
+    static func get(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// Writes all of `text` to a file descriptor with write(2): unbuffered, so output order is what the
+/// code says even when stdout is a pipe.
+enum FileDescriptorWriter {
+    static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += n
+        }
+    }
+}
+
+/// Writes a line to standard error.
+enum StandardError {
+    static func write(_ text: String) {
+        FileDescriptorWriter.write(text.hasSuffix("\n") ? text : text + "\n", to: 2)
+    }
+}
+
+/// Writes to standard output in one go.
+enum StandardOutput {
+    static func write(_ text: String) {
+        FileDescriptorWriter.write(text, to: 1)
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+
+@main
+struct Sriov: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sriov",
+        abstract: "SR-IOV network operator: plan, validate and run SR-IOV networking for Kubernetes.",
+        discussion: """
+            Wire-compatible with k8snetworkplumbingwg/sriov-network-operator (group sriovnetwork.openshift.io/v1).
+            Start with `sriov plan DIR` to see what the operator would do with your manifests.
+            """,
+        subcommands: [PlanCommand.self, ValidateCommand.self, ManifestsCommand.self]
+    )
+}
+
+/// Options shared by the commands that render as the operator would.
+struct OperatorOptions: ParsableArguments {
+    @Option(help: "Operator namespace (env NAMESPACE; default sriov-network-operator).")
+    var namespace: String?
+
+    @Option(name: .customLong("resource-prefix"), help: "Device-plugin resource prefix (env RESOURCE_PREFIX; default openshift.io).")
+    var resourcePrefix: String?
+
+    var resolvedNamespace: String {
+        if let namespace { return namespace }
+        if let env = Environment.get("NAMESPACE"), !env.isEmpty { return env }
+        return "sriov-network-operator"
+    }
+
+    var resolvedResourcePrefix: String {
+        if let resourcePrefix { return resourcePrefix }
+        if let env = Environment.get("RESOURCE_PREFIX"), !env.isEmpty { return env }
+        return "openshift.io"
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, yaml, json
+}
