@@ -14,7 +14,7 @@ private func group(
     _ res: String,
     _ range: String,
     _ type: String = "netdevice",
-    _ policy: String,
+    policy: String,
     vdpa: String = ""
 ) -> Group {
     Group(resourceName: res, deviceType: type, vfRange: range, policyName: policy, vdpaType: vdpa)
@@ -53,24 +53,24 @@ struct PolicyApplyTests {
 
     @Test("3: different priority and overlapping range: the new policy defines the PF alone")
     func differentPriorityOverlapReplaces() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", "p2")])
+        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")])
         let result = try self.apply(p1, to: [existing], equalPriority: false)
         #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
     }
 
     @Test("4: equal priority and overlapping: groups replaced, numVfs and mtu take the maximum")
     func equalPriorityOverlapTakesMax() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, mtu: 2000, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", "p2")])
+        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, mtu: 2000, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")])
         let result = try self.apply(p1, to: [existing], equalPriority: true)
         #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 3, mtu: 2000, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
     }
 
     @Test("5: equal priority, partitioned PF: new group first, old group kept")
     func equalPriorityPartition() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 5, name: "ens803f1", vfGroups: [group("vfiores", "2-4", "vfio-pci", "p2")])
+        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 5, name: "ens803f1", vfGroups: [group("vfiores", "2-4", "vfio-pci", policy: "p2")])
         let result = try self.apply(p1, to: [existing], equalPriority: true)
         #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 5, name: "ens803f1",
-                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("vfiores", "2-4", "vfio-pci", "p2")])])
+                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("vfiores", "2-4", "vfio-pci", policy: "p2")])])
     }
 
     @Test("6: vDPA partition of one PF between virtio and vhost")
@@ -92,17 +92,17 @@ struct PolicyApplyTests {
 
     @Test("8: a group with the same resource name is dropped even without overlap; numVfs is the max")
     func sameResourceNameDropped() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p1res", "2-3", "vfio-pci", "p2")])
+        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p1res", "2-3", "vfio-pci", policy: "p2")])
         let result = try self.apply(p1, to: [existing], equalPriority: true)
         #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
     }
 
     @Test("9: different priority without overlap: a kept group turns on the max-merge")
     func keptGroupMaxMerges() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p2res", "2-3", "vfio-pci", "p2")])
+        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p2res", "2-3", "vfio-pci", policy: "p2")])
         let result = try self.apply(p1, to: [existing], equalPriority: false)
         #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1",
-                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("p2res", "2-3", "vfio-pci", "p2")])])
+                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("p2res", "2-3", "vfio-pci", policy: "p2")])])
     }
 
     @Test("10: an empty nicSelector selects nothing")
