@@ -141,6 +141,15 @@ public enum ManifestReader {
                 if let context { message += " \(context.text) (line \(context.mark.line))" }
                 message += " at column \(mark.column)"
                 return ManifestError(code: .syntax, file: file, line: mark.line, document: document, message: message)
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                let keys = duplicates.map { GoJSON.quote($0) }.joined(separator: ", ")
+                return ManifestError(
+                    code: .syntax,
+                    file: file,
+                    line: context.mark.line,
+                    document: document,
+                    message: "duplicate key \(keys) in a mapping (the second would silently replace the first)"
+                )
             case .reader(let problem, _, _, _):
                 return ManifestError(code: .syntax, file: file, document: document, message: "YAML: \(problem)")
             default:
