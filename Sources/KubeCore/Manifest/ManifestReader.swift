@@ -162,7 +162,9 @@ public enum ManifestReader {
     /// Turns a YAML node into a JSON value with YAML 1.2 core-schema typing (what kubectl does) and
     /// records the line of every value.
     private static func convert(_ node: Yams.Node, path: [String], lines: inout [String: Int]) throws -> JSONValue {
-        if let mark = node.mark { lines[ValueDecodingError.format(path)] = mark.line }
+        // A mapping entry's line is its key's (set by the caller), so `spec:` points at the key.
+        let pathString = ValueDecodingError.format(path)
+        if lines[pathString] == nil, let mark = node.mark { lines[pathString] = mark.line }
         switch node {
         case .scalar(let scalar):
             return self.scalarValue(scalar)
@@ -186,6 +188,7 @@ public enum ManifestReader {
                         message: "duplicate key \(GoJSON.quote(key)) in \(path.isEmpty ? "document" : ValueDecodingError.format(path))"
                     )
                 }
+                if let mark = keyNode.mark { lines[ValueDecodingError.format(path + [key])] = mark.line }
                 object[key] = try self.convert(valueNode, path: path + [key], lines: &lines)
             }
             return .object(object)

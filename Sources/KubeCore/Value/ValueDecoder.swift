@@ -193,7 +193,10 @@ final class ValueDecoderImpl: Decoder {
             self.decoder.accessedKeys.insert(key.stringValue)
             guard let value = self.object[key.stringValue] else {
                 // A required field is missing. If the user wrote something close to it, say so instead.
-                let unknown = self.object.keys.filter { !self.decoder.accessedKeys.contains($0) }
+                // Keys the type declares (Key(stringValue:) succeeds) are not typos, only not read yet.
+                let unknown = self.object.keys.filter {
+                    !self.decoder.accessedKeys.contains($0) && Key(stringValue: $0) == nil
+                }
                 if let typo = unknown.first(where: { closestKey(to: $0, among: [key.stringValue]) != nil }) {
                     throw self.decoder.error(.unknownField(suggestion: key.stringValue), key: AnyKey(typo))
                 }

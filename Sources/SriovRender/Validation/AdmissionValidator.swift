@@ -1,0 +1,249 @@
+public import KubeCore
+public import SriovAPI
+
+/// The operator's validating admission webhook (`/validating-custom-resource`) as pure functions over a
+/// snapshot of the cluster.
+///
+/// Each `validate` method returns what the webhook would answer for a CREATE or UPDATE of one object:
+/// ``Finding/Severity/error`` findings are reasons to reject it, ``Finding/Severity/warning`` findings go
+/// into the admission response's `warnings`. Messages are upstream's, word for word.
+///
+/// Upstream stops at the first error. These functions keep going where the checks are independent and
+/// report every error in upstream's check order, so the first error is always the one upstream would
+/// return. The cluster-dependent ("dynamic") policy checks only run when the static ones pass, as upstream
+/// would never reach them otherwise.
+///
+/// DELETE is not modelled: upstream admits every DELETE of these kinds except that of the `default` policy.
+///
+/// Upstream: pkg/webhook/validate.go.
+public struct AdmissionValidator: Sendable {
+    /// The namespace the operator runs in (env `NAMESPACE`); only policies, pools and the operator config in
+    /// it are honoured.
+    public var operatorNamespace: String
+    /// The `supported-nic-ids` table used by the vendor/device checks.
+    public var supportedNICs: SupportedNICs
+    /// Env `DEV_MODE=TRUE`: skips the static vendor/device support checks of `nicSelector`. The model check
+    /// against discovered NICs still applies, as upstream.
+    public var devMode: Bool
+    public var nodes: [Node]
+    public var nodeStates: [SriovNetworkNodeState]
+    /// Every existing policy, for the cross-policy checks. Only those in ``operatorNamespace`` are
+    /// compared against, as upstream lists policies in that namespace only.
+    public var policies: [SriovNetworkNodePolicy]
+    /// The existing `default` SriovOperatorConfig (the object before the update), if there is one.
+    public var operatorConfig: SriovOperatorConfig?
+
+    public init(
+        operatorNamespace: String,
+        supportedNICs: SupportedNICs,
+        devMode: Bool = false,
+        nodes: [Node] = [],
+        nodeStates: [SriovNetworkNodeState] = [],
+        policies: [SriovNetworkNodePolicy] = [],
+        operatorConfig: SriovOperatorConfig? = nil
+    ) {
+        self.operatorNamespace = operatorNamespace
+        self.supportedNICs = supportedNICs
+        self.devMode = devMode
+        self.nodes = nodes
+        self.nodeStates = nodeStates
+        self.policies = policies
+        self.operatorConfig = operatorConfig
+    }
+
+    /// A validator whose cluster state is `snapshot`'s: its nodes, NodeStates, policies (with the mutating
+    /// webhook's defaults applied, as they would be stored) and its `default` operator config.
+    public init(
+        operatorNamespace: String,
+        supportedNICs: SupportedNICs,
+        devMode: Bool = false,
+        snapshot: ClusterSnapshot
+    ) {
+        self.init(
+            operatorNamespace: operatorNamespace,
+            supportedNICs: supportedNICs,
+            devMode: devMode,
+            nodes: snapshot.nodes,
+            nodeStates: snapshot.nodeStates,
+            policies: snapshot.policies.map { policy in
+                var copy = policy
+                copy.applyAdmissionDefaults()
+                return copy
+            },
+            operatorConfig: snapshot.operatorConfigs.first {
+                $0.metadata.name == SriovOperatorConfig.defaultName
+                    && $0.metadata.namespace == operatorNamespace
+            }
+        )
+    }
+}
+
+// MARK: - Whole snapshot
+
+extension AdmissionValidator {
+    /// Validates every object of `snapshot` as if each were being created now, against the rest.
+    ///
+    /// Policies get the mutating webhook's defaults first (a copy; the snapshot is not changed), because
+    /// that webhook runs before validation. Each policy is checked against all the others. The operator
+    /// config is checked as an update of itself (no `disableDrain` transition). Also reports every node that
+    /// more than one SriovNetworkPoolConfig selects, which upstream only notices when it drains.
+    ///
+    /// The validator's own cluster state is ignored; ``operatorNamespace``, ``supportedNICs`` and
+    /// ``devMode`` are kept.
+    public func validateAll(_ snapshot: ClusterSnapshot) -> [Finding] {
+        let validator = AdmissionValidator(
+            operatorNamespace: self.operatorNamespace,
+            supportedNICs: self.supportedNICs,
+            devMode: self.devMode,
+            snapshot: snapshot
+        )
+        var findings: [Finding] = []
+        for policy in validator.policies {
+            findings += validator.validate(policy: policy)
+        }
+        for config in snapshot.operatorConfigs {
+            var asUpdate = validator
+            asUpdate.operatorConfig = config
+            findings += asUpdate.validate(operatorConfig: config)
+        }
+        for pool in snapshot.poolConfigs {
+            findings += validator.validate(poolConfig: pool)
+        }
+        findings += validator.poolMembershipFindings(pools: snapshot.poolConfigs)
+        for network in snapshot.networks {
+            findings += validator.validate(network: network)
+        }
+        for network in snapshot.ibNetworks {
+            findings += validator.validate(network: network)
+        }
+        for network in snapshot.ovsNetworks {
+            findings += validator.validate(network: network)
+        }
+        return findings
+    }
+
+    /// One error per node that more than one pool selects. Pools outside the operator namespace, and pools
+    /// that only name an OVS hardware-offload MachineConfigPool, are not considered; a pool without a
+    /// selector selects every node.
+    ///
+    /// Upstream: pkg/utils FindNodePoolConfig.
+    public func poolMembershipFindings(pools: [SriovNetworkPoolConfig]) -> [Finding] {
+        let candidates = pools.filter {
+            $0.metadata.namespace == self.operatorNamespace
+                && ($0.spec.ovsHardwareOffloadConfig?.name ?? "").isEmpty
+        }
+        var findings: [Finding] = []
+        for node in self.nodes {
+            let names = candidates.filter { ($0.spec.nodeSelector ?? LabelSelector()).matches(node.metadata.labels) }
+                .map(\.metadata.name)
+            guard names.count > 1 else { continue }
+            findings.append(
+                Finding(
+                    severity: .error,
+                    kind: Node.kind,
+                    name: node.metadata.name,
+                    message: "node \(node.metadata.name) belongs to more than one SriovNetworkPoolConfig: "
+                        + names.joined(separator: ", ")
+                )
+            )
+        }
+        return findings
+    }
+}
+
+// MARK: - SriovOperatorConfig
+
+extension AdmissionValidator {
+    /// Validates a CREATE or UPDATE of a SriovOperatorConfig.
+    ///
+    /// - Only `default` in the operator namespace is accepted.
+    /// - `disableDrain: true` gives a warning.
+    /// - Turning `disableDrain` from false to true is rejected while any NodeState is `InProgress`, because
+    ///   the operator could then not uncordon the node it is draining. ``operatorConfig`` is the object
+    ///   before the update; when it is nil (a create) the previous value counts as false.
+    ///
+    /// Upstream: pkg/webhook/validate.go validateSriovOperatorConfig, validateSriovOperatorConfigDisableDrain.
+    public func validate(operatorConfig config: SriovOperatorConfig) -> [Finding] {
+        func finding(_ severity: Finding.Severity, _ field: String, _ message: String) -> Finding {
+            Finding(
+                severity: severity,
+                kind: SriovOperatorConfig.kind,
+                namespace: config.metadata.namespace,
+                name: config.metadata.name,
+                field: field,
+                message: message
+            )
+        }
+        guard config.metadata.name == SriovOperatorConfig.defaultName,
+            config.metadata.namespace == self.operatorNamespace
+        else {
+            return [
+                finding(
+                    .error,
+                    "metadata.name",
+                    "only default SriovOperatorConfig in \(self.operatorNamespace) namespace is used"
+                )
+            ]
+        }
+        guard config.spec.disableDrain else { return [] }
+        var findings: [Finding] = []
+        if self.operatorConfig?.spec.disableDrain != true {
+            let updating = self.nodeStates.first {
+                $0.metadata.namespace == self.operatorNamespace && $0.status.syncStatus == "InProgress"
+            }
+            if let updating {
+                findings.append(
+                    finding(
+                        .error,
+                        "spec.disableDrain",
+                        "can't set Spec.DisableDrain = true while node[\(updating.metadata.name)] is updating"
+                    )
+                )
+            }
+        }
+        findings.append(
+            finding(
+                .warning,
+                "spec.disableDrain",
+                "Node draining is disabled for applying SriovNetworkNodePolicy, it may result in workload interruption."
+            )
+        )
+        return findings
+    }
+}
+
+// MARK: - Networks
+
+extension AdmissionValidator {
+    /// A SriovNetwork outside the operator namespace may not name another namespace for its
+    /// NetworkAttachmentDefinition. Upstream: pkg/webhook/validate.go validateSriovNetwork (and siblings).
+    public func validate(network: SriovNetwork) -> [Finding] {
+        self.networkNamespaceFindings(kind: SriovNetwork.kind, network.metadata, network.spec.networkNamespace)
+    }
+
+    /// As ``validate(network:)-(SriovNetwork)`` for a SriovIBNetwork.
+    public func validate(network: SriovIBNetwork) -> [Finding] {
+        self.networkNamespaceFindings(kind: SriovIBNetwork.kind, network.metadata, network.spec.networkNamespace)
+    }
+
+    /// As ``validate(network:)-(SriovNetwork)`` for an OVSNetwork.
+    public func validate(network: OVSNetwork) -> [Finding] {
+        self.networkNamespaceFindings(kind: OVSNetwork.kind, network.metadata, network.spec.networkNamespace)
+    }
+
+    private func networkNamespaceFindings(kind: String, _ metadata: ObjectMeta, _ networkNamespace: String) -> [Finding]
+    {
+        guard metadata.namespace != self.operatorNamespace, !networkNamespace.isEmpty else { return [] }
+        return [
+            Finding(
+                severity: .error,
+                kind: kind,
+                namespace: metadata.namespace,
+                name: metadata.name,
+                field: "spec.networkNamespace",
+                message: ".Spec.NetworkNamespace field can't be specified if the resource is not in the "
+                    + "\(self.operatorNamespace) namespace"
+            )
+        ]
+    }
+}
