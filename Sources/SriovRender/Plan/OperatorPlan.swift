@@ -113,7 +113,8 @@ public struct OperatorPlan: Sendable {
         networks += snapshot.networks.map { networkRenderer.render($0) }
         networks += snapshot.ibNetworks.map { networkRenderer.render($0) }
         networks += snapshot.ovsNetworks.map { networkRenderer.render($0) }
-        for network in networks where network.ready.status != "True" {
+        // An invalid networkNamespace is an admission error too; the validator reports that one.
+        for network in networks where network.ready.status != "True" && network.ready.reason != "NetworkAttachmentDefinitionInvalid" {
             renderErrors.append("\(network.kind) \(network.key): \(network.ready.reason): \(network.ready.message)")
         }
 
