@@ -6,6 +6,8 @@ import SriovRender
 import SriovTestKit
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+// `--profile`: only repeat the full render, for perf/valgrind.
+let profileOnly = CommandLine.arguments.contains("--profile")
 let nodeCount = arguments.first ?? 5000
 let policyCount = arguments.dropFirst().first ?? 50
 let repetitions = 7
@@ -35,7 +37,15 @@ let changed = plan.nodeStates.filter { $0.action == .update }.count
 let vfGroups = plan.nodeStates.reduce(0) { $0 + $1.state.spec.interfaces.reduce(0) { $0 + $1.vfGroups.count } }
 print("workload: \(changed) NodeStates change, \(vfGroups) VF groups, \(plan.devicePluginConfigMap.data.count) device-plugin entries")
 
+if profileOnly {
+    for _ in 0..<20 { plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false) }
+    exit(0)
+}
+
 _ = measure("full render (NodeStates + device-plugin ConfigMap + labels)") {
+    plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false)
+}
+_ = measure("full render + drain/reboot estimates (what `sriov plan` does)") {
     plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options)
 }
 
@@ -44,7 +54,7 @@ var settled = cluster.snapshot
 settled.nodeStates = plan.nodeStates.map(\.state)
 var unchanged = 0
 _ = measure("no-change re-render (resync of a settled cluster)") {
-    let again = OperatorPlan.make(snapshot: settled, options: options)
+    let again = OperatorPlan.make(snapshot: settled, options: options, estimatingDisruptions: false)
     unchanged = again.nodeStates.filter { $0.action == .unchanged }.count
 }
 print("no-change re-render: \(unchanged) of \(nodeCount) NodeStates unchanged (writes needed: \(nodeCount - unchanged))")

@@ -5,7 +5,7 @@ import SriovAPI
 /// Reads manifests for a command; any unreadable file, syntax or schema error ends the command with
 /// exit code 2 after every such error has been printed (a plan from partial input would mislead).
 enum InputLoader {
-    static func load(_ paths: [String]) throws -> ClusterSnapshot {
+    static func load(_ paths: [String]) throws -> (snapshot: ClusterSnapshot, documents: [ManifestDocument]) {
         let documents: [ManifestDocument]
         do {
             documents = try ManifestReader.read(paths: paths)
@@ -23,6 +23,6 @@ enum InputLoader {
             StandardError.write("error: no manifests found in \(paths.joined(separator: " ")) (looked for *.yaml, *.yml, *.json)")
             throw ExitCode(2)
         }
-        return snapshot
+        return (snapshot, documents)
     }
 }

@@ -28,14 +28,14 @@ struct PlanCommand: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let snapshot = try InputLoader.load(self.paths)
+        let (snapshot, documents) = try InputLoader.load(self.paths)
         let options = RenderOptions(
             namespace: self.operatorOptions.resolvedNamespace,
             resourcePrefix: self.operatorOptions.resolvedResourcePrefix,
             now: Clock.nowRFC3339()
         )
         let plan = OperatorPlan.make(snapshot: snapshot, options: options)
-        let findings = FindingsCollector.collect(snapshot: snapshot, plan: plan)
+        let findings = FindingsCollector.collect(snapshot: snapshot, documents: documents, plan: plan)
         switch self.output {
         case .text:
             StandardOutput.write(PlanTextFormatter(plan: plan, findings: findings, snapshot: snapshot).render())
@@ -63,14 +63,14 @@ struct ValidateCommand: ParsableCommand {
     var paths: [String]
 
     func run() throws {
-        let snapshot = try InputLoader.load(self.paths)
+        let (snapshot, documents) = try InputLoader.load(self.paths)
         let options = RenderOptions(
             namespace: self.operatorOptions.resolvedNamespace,
             resourcePrefix: self.operatorOptions.resolvedResourcePrefix,
             now: Clock.nowRFC3339()
         )
         let plan = OperatorPlan.make(snapshot: snapshot, options: options)
-        let findings = FindingsCollector.collect(snapshot: snapshot, plan: plan)
+        let findings = FindingsCollector.collect(snapshot: snapshot, documents: documents, plan: plan)
         for finding in findings { StandardOutput.write("\(finding.line)\n") }
         let errors = findings.filter(\.isError).count
         let warnings = findings.count - errors

@@ -51,6 +51,12 @@ public enum GoJSON {
 
     public static func appendString(_ s: String, to out: inout String) {
         out += "\""
+        // Fast path: nothing to escape (the common case for names, ids and addresses).
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
+            out += s
+            out += "\""
+            return
+        }
         let hex: [Character] = Array("0123456789abcdef")
         for scalar in s.unicodeScalars {
             switch scalar {

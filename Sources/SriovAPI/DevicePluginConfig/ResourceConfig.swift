@@ -14,6 +14,7 @@ public struct ResourceConfigList: Sendable, Hashable {
     public var json: String {
         guard let list = self.resourceList else { return #"{"resourceList":null}"# }
         var out = #"{"resourceList":["#
+        out.reserveCapacity(64 + list.count * 160)
         for (i, resource) in list.enumerated() {
             if i > 0 { out += "," }
             resource.appendJSON(to: &out)
@@ -63,32 +64,34 @@ public struct NetDeviceSelectors: Sendable, Hashable {
 
     func appendJSON(to out: inout String) {
         var first = true
-        func list(_ key: String, _ values: [String], _ out: inout String) {
-            guard !values.isEmpty else { return }
-            out += first ? "{" : ","
-            first = false
-            GoJSON.appendString(key, to: &out)
-            out += ":["
-            for (i, v) in values.enumerated() {
-                if i > 0 { out += "," }
-                GoJSON.appendString(v, to: &out)
-            }
-            out += "]"
-        }
-        list("vendors", self.vendors, &out)
-        list("devices", self.devices, &out)
-        list("drivers", self.drivers, &out)
-        list("pciAddresses", self.pciAddresses, &out)
-        list("pfNames", self.pfNames, &out)
-        list("rootDevices", self.rootDevices, &out)
-        list("linkTypes", self.linkTypes, &out)
-        list("ddpProfiles", self.ddpProfiles, &out)
+        Self.appendList("vendors", self.vendors, &first, &out)
+        Self.appendList("devices", self.devices, &first, &out)
+        Self.appendList("drivers", self.drivers, &first, &out)
+        Self.appendList("pciAddresses", self.pciAddresses, &first, &out)
+        Self.appendList("pfNames", self.pfNames, &first, &out)
+        Self.appendList("rootDevices", self.rootDevices, &first, &out)
+        Self.appendList("linkTypes", self.linkTypes, &first, &out)
+        Self.appendList("ddpProfiles", self.ddpProfiles, &first, &out)
         out += first ? "{" : ","
-        out += #""IsRdma":\#(self.IsRdma),"NeedVhostNet":\#(self.NeedVhostNet)"#
+        out += self.IsRdma ? #""IsRdma":true"# : #""IsRdma":false"#
+        out += self.NeedVhostNet ? #","NeedVhostNet":true"# : #","NeedVhostNet":false"#
         if !self.vdpaType.isEmpty {
             out += #","vdpaType":"#
             GoJSON.appendString(self.vdpaType, to: &out)
         }
         out += "}"
+    }
+
+    private static func appendList(_ key: String, _ values: [String], _ first: inout Bool, _ out: inout String) {
+        guard !values.isEmpty else { return }
+        out += first ? "{\"" : ",\""
+        first = false
+        out += key
+        out += "\":["
+        for (i, v) in values.enumerated() {
+            if i > 0 { out += "," }
+            GoJSON.appendString(v, to: &out)
+        }
+        out += "]"
     }
 }

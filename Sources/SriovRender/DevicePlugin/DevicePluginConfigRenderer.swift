@@ -18,10 +18,12 @@ public struct DevicePluginRenderError: Error, Sendable, Hashable, CustomStringCo
 public struct DevicePluginConfigRenderer: Sendable {
     public var options: RenderOptions
     public let sortedPolicies: [SriovNetworkNodePolicy]
+    let prepared: [PreparedPolicy]
 
     public init(options: RenderOptions, sortedPolicies: [SriovNetworkNodePolicy]) {
         self.options = options
         self.sortedPolicies = sortedPolicies
+        self.prepared = PreparedPolicy.prepare(sortedPolicies)
     }
 
     /// The resource list for one node. `status` is the node's NodeState status (may be empty).
@@ -29,17 +31,29 @@ public struct DevicePluginConfigRenderer: Sendable {
         node: Node,
         status: [SriovNetworkNodeState.InterfaceExt]
     ) throws(DevicePluginRenderError) -> ResourceConfigList {
-        var list: [ResourceConfig] = []
         let labels = node.metadata.labels
-        for policy in self.sortedPolicies where policy.metadata.name != "default" && policy.selects(nodeLabels: labels) {
-            if let index = list.firstIndex(where: { $0.resourceName == policy.spec.resourceName }) {
-                try self.update(&list[index], with: policy, node: node.metadata.name, status: status)
+        return try self.render(
+            node: node.metadata.name,
+            status: status,
+            matching: self.prepared.filter { !$0.isDefault && $0.selects(labels) }
+        )
+    }
+
+    func render(
+        node: String,
+        status: [SriovNetworkNodeState.InterfaceExt],
+        matching: [PreparedPolicy]
+    ) throws(DevicePluginRenderError) -> ResourceConfigList {
+        var list: [ResourceConfig] = []
+        for prepared in matching {
+            if let index = list.firstIndex(where: { $0.resourceName == prepared.groupTemplate.resourceName }) {
+                try self.update(&list[index], with: prepared, node: node, status: status)
             } else {
-                var resource = ResourceConfig(resourceName: policy.spec.resourceName, selectors: NetDeviceSelectors())
-                resource.selectors.IsRdma = policy.spec.isRdma ?? false
-                resource.selectors.NeedVhostNet = policy.spec.needVhostNet
-                resource.selectors.vdpaType = policy.spec.vdpaType
-                try self.update(&resource, with: policy, node: node.metadata.name, status: status)
+                var resource = ResourceConfig(resourceName: prepared.groupTemplate.resourceName, selectors: NetDeviceSelectors())
+                resource.selectors.IsRdma = prepared.groupTemplate.isRdma
+                resource.selectors.NeedVhostNet = prepared.needVhostNet
+                resource.selectors.vdpaType = prepared.groupTemplate.vdpaType
+                try self.update(&resource, with: prepared, node: node, status: status)
                 list.append(resource)
             }
         }
@@ -51,39 +65,38 @@ public struct DevicePluginConfigRenderer: Sendable {
     /// `excludeTopology` is the last policy's.
     func update(
         _ resource: inout ResourceConfig,
-        with policy: SriovNetworkNodePolicy,
+        with policy: PreparedPolicy,
         node: String,
         status: [SriovNetworkNodeState.InterfaceExt]
     ) throws(DevicePluginRenderError) {
-        let nic = policy.spec.nicSelector
-        var s = resource.selectors
-        if !nic.vendor.isEmpty { s.vendors.appendUnique(nic.vendor) }
-        if !nic.deviceID.isEmpty {
+        if !policy.vendor.isEmpty { resource.selectors.vendors.appendUnique(policy.vendor) }
+        if !policy.deviceID.isEmpty {
             let device =
-                policy.spec.numVfs == 0 ? nic.deviceID : (self.options.supportedNICs.vfDeviceID(ofPF: nic.deviceID) ?? "")
-            if !device.isEmpty { s.devices.appendUnique(device) }
+                policy.numVfs == 0 ? policy.deviceID : (self.options.supportedNICs.vfDeviceID(ofPF: policy.deviceID) ?? "")
+            if !device.isEmpty { resource.selectors.devices.appendUnique(device) }
         }
-        if !nic.pfNames.isEmpty {
-            for name in Self.resolvePfNames(nic.pfNames, status: status) { s.pfNames.appendUnique(name) }
+        if !policy.pfNameEntries.isEmpty {
+            for name in Self.resolvePfNames(policy.pfNameEntries, status: status) {
+                resource.selectors.pfNames.appendUnique(name)
+            }
         }
-        if policy.spec.deviceType != "vfio-pci", !policy.spec.linkType.isEmpty {
-            s.linkTypes.appendUnique(policy.spec.linkType.lowercased() == "ib" ? "infiniband" : "ether")
+        if policy.groupTemplate.deviceType != "vfio-pci", !policy.linkType.isEmpty {
+            resource.selectors.linkTypes.appendUnique(policy.linkType.lowercased() == "ib" ? "infiniband" : "ether")
         }
-        for root in nic.rootDevices { s.rootDevices.appendUnique(root) }
-        if !nic.netFilter.isEmpty {
+        for root in policy.rootDevices { resource.selectors.rootDevices.appendUnique(root) }
+        if !policy.netFilter.isEmpty {
             guard !status.isEmpty else {
                 throw DevicePluginRenderError(
                     node: node,
-                    policy: policy.metadata.name,
+                    policy: policy.name,
                     message: "spec.nicSelector.netFilter needs the node's discovered interfaces, but its NodeState has no status.interfaces yet"
                 )
             }
-            for iface in status where NetFilter.matches(nic.netFilter, iface.netFilter) {
-                s.pciAddresses.appendUnique(iface.pciAddress)
+            for index in status.indices where NetFilter.matches(policy.netFilter, status[index].netFilter) {
+                resource.selectors.pciAddresses.appendUnique(status[index].pciAddress)
             }
         }
-        resource.selectors = s
-        resource.excludeTopology = policy.spec.excludeTopology
+        resource.excludeTopology = policy.excludeTopology
     }
 
     /// PF names with altnames replaced by the primary name found in the NodeState status; a `#a-b`
@@ -92,10 +105,9 @@ public struct DevicePluginConfigRenderer: Sendable {
     public static func resolvePfNames(_ entries: [String], status: [SriovNetworkNodeState.InterfaceExt]) -> [String] {
         entries.map { entry in
             let name = PfNameSelector.name(of: entry)
-            let suffix = entry[name.endIndex...]
             if status.contains(where: { $0.name == name }) { return entry }
-            if let iface = status.first(where: { $0.altNames.contains { $0 == name } }) {
-                return iface.name + suffix
+            if let index = status.firstIndex(where: { $0.altNames.contains { $0 == name } }) {
+                return status[index].name + entry[name.endIndex...]
             }
             return entry
         }

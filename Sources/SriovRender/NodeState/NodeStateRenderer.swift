@@ -34,11 +34,13 @@ public struct NodeStateRenderer: Sendable {
     /// Policies in the operator namespace, in `ByPriority` order.
     public let sortedPolicies: [SriovNetworkNodePolicy]
     public let poolConfigs: [SriovNetworkPoolConfig]
+    let prepared: [PreparedPolicy]
 
     public init(options: RenderOptions, policies: [SriovNetworkNodePolicy], poolConfigs: [SriovNetworkPoolConfig]) {
         self.options = options
         self.sortedPolicies = policies.filter { $0.metadata.namespace == options.namespace }.sortedByPriority()
         self.poolConfigs = poolConfigs.filter { $0.metadata.namespace == options.namespace }
+        self.prepared = PreparedPolicy.prepare(self.sortedPolicies)
     }
 
     /// The pool a node belongs to; pools with an OVS hardware-offload name are ignored here.
@@ -56,23 +58,36 @@ public struct NodeStateRenderer: Sendable {
         node: Node,
         status: [SriovNetworkNodeState.InterfaceExt]
     ) throws(PolicyApplyError) -> SriovNetworkNodeState.Spec {
+        try self.renderSpec(node: node, status: status, matching: self.matching(node))
+    }
+
+    /// The policies (in apply order) whose nodeSelector selects `node`, the `default` policy excluded.
+    func matching(_ node: Node) -> [PreparedPolicy] {
+        let labels = node.metadata.labels
+        return self.prepared.filter { !$0.isDefault && $0.selects(labels) }
+    }
+
+    func renderSpec(
+        node: Node,
+        status: [SriovNetworkNodeState.InterfaceExt],
+        matching: [PreparedPolicy]
+    ) throws(PolicyApplyError) -> SriovNetworkNodeState.Spec {
         var spec = SriovNetworkNodeState.Spec()
         if let rdmaMode = self.pool(of: node)?.spec.rdmaMode, !rdmaMode.isEmpty {
             spec.system = .init(rdmaMode: rdmaMode)
         }
         let manageBridges = self.options.operatorConfig.spec.isEnabled(.manageSoftwareBridges)
         var previousPriority = 100
-        let labels = node.metadata.labels
-        for policy in self.sortedPolicies where policy.metadata.name != "default" && policy.selects(nodeLabels: labels) {
-            let priority = policy.effectivePriority
-            try policy.apply(
+        for prepared in matching {
+            let priority = prepared.priority
+            try prepared.apply(
                 to: &spec,
                 status: status,
                 equalPriority: previousPriority == priority,
                 node: node.metadata.name
             )
             if manageBridges {
-                try policy.applyBridgeConfig(to: &spec, status: status, node: node.metadata.name)
+                try prepared.policy.applyBridgeConfig(to: &spec, status: status, node: node.metadata.name)
             }
             previousPriority = priority
         }
@@ -81,6 +96,10 @@ public struct NodeStateRenderer: Sendable {
 
     /// What happens to a managed node's NodeState.
     public func render(node: Node, existing: SriovNetworkNodeState?) -> NodeStateResult {
+        self.render(node: node, existing: existing, matching: self.matching(node))
+    }
+
+    func render(node: Node, existing: SriovNetworkNodeState?, matching: [PreparedPolicy]) -> NodeStateResult {
         let name = node.metadata.name
         var fresh = SriovNetworkNodeState(metadata: ObjectMeta(name: name, namespace: self.options.namespace))
         fresh.metadata.ownerReferences = [self.options.operatorConfigOwnerReference]
@@ -103,7 +122,7 @@ public struct NodeStateRenderer: Sendable {
             )
         }
         do {
-            desired.spec = try self.renderSpec(node: node, status: existing.status.interfaces)
+            desired.spec = try self.renderSpec(node: node, status: existing.status.interfaces, matching: matching)
         } catch {
             return NodeStateResult(node: name, action: .failed, state: existing, previous: existing, error: error)
         }

@@ -65,8 +65,29 @@ public struct PfNameSelector: Sendable, Hashable, CustomStringConvertible {
 public enum VfRange {
     /// Parses `"a-b"`; nil when it is not of that form.
     public static func parse(_ text: String) -> ClosedRange<Int>? {
-        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard bounds.count == 2, let start = Int(bounds[0]), let end = Int(bounds[1]), start <= end else { return nil }
+        // Hand-rolled: this runs for every VF group of every node on each render.
+        var start = 0
+        var end = 0
+        var digits = 0
+        var sawDash = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "-") {
+                guard !sawDash, digits > 0 else { return nil }
+                sawDash = true
+                digits = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                digits += 1
+                guard digits <= 9 else { return nil }
+                if sawDash {
+                    end = end * 10 + Int(byte - UInt8(ascii: "0"))
+                } else {
+                    start = start * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+            } else {
+                return nil
+            }
+        }
+        guard sawDash, digits > 0, start <= end else { return nil }
         return start...end
     }
 

@@ -39,23 +39,40 @@ extension SriovNetworkNodePolicy {
         equalPriority: Bool,
         node: String = ""
     ) throws(PolicyApplyError) {
-        let selector = self.spec.nicSelector
-        if selector.isEmpty { return }
-        for iface in status where selector.selects(iface) {
-            guard self.spec.numVfs > 0 else { continue }
+        try PreparedPolicy(self).apply(to: &spec, status: status, equalPriority: equalPriority, node: node)
+    }
+
+    static func parsePfNames(_ entries: [String]) -> [Result<PfNameSelector, PfNameSelector.ParseError>] {
+        entries.map { entry in Result { () throws(PfNameSelector.ParseError) in try PfNameSelector(parsing: entry) } }
+    }
+}
+
+extension PreparedPolicy {
+    /// The body of ``SriovNetworkNodePolicy/apply(to:status:equalPriority:node:)``, reading the policy's
+    /// precomputed fields (no per-node copies of the policy).
+    func apply(
+        to spec: inout SriovNetworkNodeState.Spec,
+        status: [SriovNetworkNodeState.InterfaceExt],
+        equalPriority: Bool,
+        node: String
+    ) throws(PolicyApplyError) {
+        if self.hasEmptyNicSelector { return }
+        guard self.numVfs > 0 else { return }
+        // Indices, not `for iface in status`: iterating would copy every interface struct.
+        for index in status.indices where self.selects(status[index]) {
             var result = SriovNetworkNodeState.Interface(
-                pciAddress: iface.pciAddress,
-                numVfs: self.spec.numVfs,
-                mtu: self.spec.mtu,
-                name: iface.name,
-                linkType: self.spec.linkType,
-                eSwitchMode: self.spec.eSwitchMode,
-                externallyManaged: self.spec.externallyManaged
+                pciAddress: status[index].pciAddress,
+                numVfs: self.numVfs,
+                mtu: self.mtu,
+                name: status[index].name,
+                linkType: self.linkType,
+                eSwitchMode: self.eSwitchMode,
+                externallyManaged: self.externallyManaged
             )
-            result.vfGroups = [try self.vfGroup(for: iface, node: node)]
-            if let index = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
-                spec.interfaces[index].merge(into: &result, equalPriority: equalPriority)
-                spec.interfaces[index] = result
+            result.vfGroups = [try self.vfGroup(forInterfaceNamed: status[index].name, node: node)]
+            if let existing = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
+                spec.interfaces[existing].merge(into: &result, equalPriority: equalPriority)
+                spec.interfaces[existing] = result
             } else {
                 spec.interfaces.append(result)
             }
@@ -64,33 +81,25 @@ extension SriovNetworkNodePolicy {
 
     /// The VF group this policy gives a PF. The range comes from the first `pfNames` entry whose name is
     /// the PF's primary name (altnames are not compared here, an upstream quirk), else `0-(numVfs-1)`.
-    /// Upstream: api/v1/helper.go generatePfNameVfGroup.
-    func vfGroup(
-        for iface: SriovNetworkNodeState.InterfaceExt,
-        node: String
-    ) throws(PolicyApplyError) -> SriovNetworkNodeState.VfGroup {
-        var range = 0...max(0, self.spec.numVfs - 1)
-        for entry in self.spec.nicSelector.pfNames {
+    /// Entries are checked in order up to the match, so a malformed entry after it goes unnoticed, as
+    /// upstream. Upstream: api/v1/helper.go generatePfNameVfGroup.
+    func vfGroup(forInterfaceNamed name: String, node: String) throws(PolicyApplyError) -> SriovNetworkNodeState.VfGroup {
+        var range = 0...max(0, self.numVfs - 1)
+        for entry in self.pfNames {
             let parsed: PfNameSelector
             do {
-                parsed = try PfNameSelector(parsing: entry)
+                parsed = try entry.get()
             } catch {
-                throw PolicyApplyError(policy: self.metadata.name, node: node, message: "spec.nicSelector.pfNames: \(error)")
+                throw PolicyApplyError(policy: self.name, node: node, message: "spec.nicSelector.pfNames: \(error)")
             }
-            if parsed.name == iface.name {
+            if parsed.name == name {
                 if let r = parsed.range { range = r }
                 break
             }
         }
-        return SriovNetworkNodeState.VfGroup(
-            resourceName: self.spec.resourceName,
-            deviceType: self.spec.deviceType,
-            vfRange: VfRange.format(range),
-            policyName: self.metadata.name,
-            mtu: self.spec.mtu,
-            isRdma: self.spec.isRdma ?? false,
-            vdpaType: self.spec.vdpaType
-        )
+        var group = self.groupTemplate
+        group.vfRange = VfRange.format(range)
+        return group
     }
 }
 

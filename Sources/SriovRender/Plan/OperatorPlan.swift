@@ -31,7 +31,13 @@ public struct OperatorPlan: Sendable {
     public var renderErrors: [String]
 
     /// Renders what the operator would write.
-    public static func make(snapshot: ClusterSnapshot, options baseOptions: RenderOptions) -> OperatorPlan {
+    /// - Parameter estimatingDisruptions: also estimate per-node drain/reboot (for people; the operator
+    ///   itself does not need it).
+    public static func make(
+        snapshot: ClusterSnapshot,
+        options baseOptions: RenderOptions,
+        estimatingDisruptions: Bool = true
+    ) -> OperatorPlan {
         var options = baseOptions
         let config = snapshot.operatorConfigs.first {
             $0.metadata.name == SriovOperatorConfig.defaultName && $0.metadata.namespace == options.namespace
@@ -64,21 +70,22 @@ public struct OperatorPlan: Sendable {
         for node in managed {
             let name = node.metadata.name
             let existing = existingStates[name]
-            let result = renderer.render(node: node, existing: existing)
+            // The node's matching policies are computed once for both the NodeState and the ConfigMap.
+            let matching = renderer.matching(node)
+            let result = renderer.render(node: node, existing: existing, matching: matching)
             if let error = result.error { renderErrors.append(error.description) }
             results.append(result)
-            if let existing, !existing.status.interfaces.isEmpty {
-                let provider = node.spec?.providerID.lowercased() ?? ""
+            if estimatingDisruptions, let existing, !existing.status.interfaces.isEmpty {
                 disruptions[name] = DisruptionEstimate.estimate(
                     spec: result.state.spec,
                     status: existing.status,
                     previousSpec: existing.spec,
-                    isVirtual: provider.contains("openstack") || provider.contains("aws")
+                    isVirtual: Self.isVirtual(providerID: node.spec?.providerID ?? "")
                 )
             }
             var label = OperatorNames.devicePluginDisabled
             do {
-                let list = try dpRenderer.render(node: node, status: existing?.status.interfaces ?? [])
+                let list = try dpRenderer.render(node: name, status: existing?.status.interfaces ?? [], matching: matching)
                 dpConfigs[name] = list
                 dpData[name] = list.json
                 if list.resourceList != nil { label = OperatorNames.devicePluginEnabled }
@@ -131,6 +138,18 @@ public struct OperatorPlan: Sendable {
             networks: networks,
             renderErrors: renderErrors
         )
+    }
+
+    /// Upstream picks the platform from `node.spec.providerID`: "openstack" or "aws" in it means a VM.
+    public static func isVirtual(providerID: String) -> Bool {
+        guard !providerID.isEmpty else { return false }
+        let lowered = Array(providerID.lowercased().utf8)
+        func contains(_ word: String) -> Bool {
+            let w = Array(word.utf8)
+            guard lowered.count >= w.count else { return false }
+            return (0...(lowered.count - w.count)).contains { lowered[$0..<$0 + w.count].elementsEqual(w) }
+        }
+        return contains("openstack") || contains("aws")
     }
 
     /// Every object the operator manages, in its desired form, as one `kind: List`: NodeStates, the
