@@ -68,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SriovTestKit", "KubeCore"],
+            dependencies: ["SriovCLI", "SriovTestKit", "KubeCore"],
             swiftSettings: swiftSettings
         ),
     ]

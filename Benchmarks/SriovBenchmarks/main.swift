@@ -35,10 +35,14 @@ let options = RenderOptions(now: "2026-11-23T12:00:00Z")
 var plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options)
 let changed = plan.nodeStates.filter { $0.action == .update }.count
 let vfGroups = plan.nodeStates.reduce(0) { $0 + $1.state.spec.interfaces.reduce(0) { $0 + $1.vfGroups.count } }
-print("workload: \(changed) NodeStates change, \(vfGroups) VF groups, \(plan.devicePluginConfigMap.data.count) device-plugin entries")
+print(
+    "workload: \(changed) NodeStates change, \(vfGroups) VF groups, \(plan.devicePluginConfigMap.data.count) device-plugin entries"
+)
 
 if profileOnly {
-    for _ in 0..<20 { plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false) }
+    for _ in 0..<20 {
+        plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false)
+    }
     exit(0)
 }
 
@@ -57,7 +61,9 @@ _ = measure("no-change re-render (resync of a settled cluster)") {
     let again = OperatorPlan.make(snapshot: settled, options: options, estimatingDisruptions: false)
     unchanged = again.nodeStates.filter { $0.action == .unchanged }.count
 }
-print("no-change re-render: \(unchanged) of \(nodeCount) NodeStates unchanged (writes needed: \(nodeCount - unchanged))")
+print(
+    "no-change re-render: \(unchanged) of \(nodeCount) NodeStates unchanged (writes needed: \(nodeCount - unchanged))"
+)
 
 _ = measure("NodeState specs only (policy Apply for every node)") {
     let renderer = NodeStateRenderer(options: options, policies: cluster.snapshot.policies, poolConfigs: [])

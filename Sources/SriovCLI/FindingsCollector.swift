@@ -18,10 +18,12 @@ enum FindingsCollector {
             for violation in schema.validate(document.value) {
                 let line = document.line(of: Self.components(violation.path))
                 let where_ = line.map { "\(document.file):\($0)" } ?? document.file
-                findings.append(PlanFinding(
-                    isError: true,
-                    line: "error: \(where_): \(document.kind) \(GoJSON.quote(document.name)): \(violation)"
-                ))
+                findings.append(
+                    PlanFinding(
+                        isError: true,
+                        line: "error: \(where_): \(document.kind) \(GoJSON.quote(document.name)): \(violation)"
+                    )
+                )
             }
         }
         let validator = AdmissionValidator(
@@ -31,7 +33,9 @@ enum FindingsCollector {
             snapshot: snapshot
         )
         for finding in validator.validateAll(snapshot) {
-            findings.append(PlanFinding(isError: finding.isError, line: "\(finding.isError ? "error" : "warning"): \(finding)"))
+            findings.append(
+                PlanFinding(isError: finding.isError, line: "\(finding.isError ? "error" : "warning"): \(finding)")
+            )
         }
         for error in plan.renderErrors { findings.append(PlanFinding(isError: true, line: "error: \(error)")) }
         return findings

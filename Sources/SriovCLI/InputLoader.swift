@@ -16,11 +16,15 @@ enum InputLoader {
         let (snapshot, errors) = ClusterSnapshot.decode(documents)
         if !errors.isEmpty {
             for error in errors { StandardError.write("error: \(error)") }
-            StandardError.write("\(errors.count) object\(errors.count == 1 ? "" : "s") could not be read; nothing was planned")
+            StandardError.write(
+                "\(errors.count) object\(errors.count == 1 ? "" : "s") could not be read; nothing was planned"
+            )
             throw ExitCode(2)
         }
         if documents.isEmpty {
-            StandardError.write("error: no manifests found in \(paths.joined(separator: " ")) (looked for *.yaml, *.yml, *.json)")
+            StandardError.write(
+                "error: no manifests found in \(paths.joined(separator: " ")) (looked for *.yaml, *.yml, *.json)"
+            )
             throw ExitCode(2)
         }
         return (snapshot, documents)

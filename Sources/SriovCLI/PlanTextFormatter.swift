@@ -12,7 +12,9 @@ struct PlanTextFormatter {
     func render() -> String {
         var out = ""
         let options = self.plan.options
-        let managedCount = self.plan.nodeStates.filter { if case .stale = $0.action { return false } else { return true } }.count
+        let managedCount = self.plan.nodeStates.filter {
+            if case .stale = $0.action { return false } else { return true }
+        }.count
         out += "SR-IOV plan for \(managedCount) node\(managedCount == 1 ? "" : "s"), "
         out += "\(self.plan.policies.count) polic\(self.plan.policies.count == 1 ? "y" : "ies"), "
         out += "\(self.plan.networks.count) network\(self.plan.networks.count == 1 ? "" : "s")"
@@ -22,7 +24,8 @@ struct PlanTextFormatter {
         }
         let ignoredPolicies = self.snapshot.policies.filter { $0.metadata.namespace != options.namespace }
         for policy in ignoredPolicies {
-            out += "note: policy \(policy.metadata.namespace)/\(policy.metadata.name) is outside \(options.namespace) and is ignored\n"
+            out +=
+                "note: policy \(policy.metadata.namespace)/\(policy.metadata.name) is outside \(options.namespace) and is ignored\n"
         }
         if !self.snapshot.ignored.isEmpty {
             let kinds = self.snapshot.ignored.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
@@ -42,7 +45,9 @@ struct PlanTextFormatter {
     }
 
     static func selector(_ labels: [String: String]) -> String {
-        labels.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key)=\($0.value)" }.joined(separator: ",")
+        labels.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? $0.key : "\($0.key)=\($0.value)" }.joined(
+            separator: ","
+        )
     }
 
     func node(_ result: NodeStateResult) -> String {
@@ -127,14 +132,17 @@ struct PlanTextFormatter {
             facts.append("\(change.driverMismatches) VF\(change.driverMismatches == 1 ? "" : "s") change driver")
         }
         line += "  " + facts.joined(separator: ", ") + "\n"
-        for group in change.groups.sorted(by: { (VfRange.parse($0.vfRange)?.lowerBound ?? 0) < (VfRange.parse($1.vfRange)?.lowerBound ?? 0) }) {
+        for group in change.groups.sorted(by: {
+            (VfRange.parse($0.vfRange)?.lowerBound ?? 0) < (VfRange.parse($1.vfRange)?.lowerBound ?? 0)
+        }) {
             let resource = "\(self.plan.options.resourcePrefix)/\(group.resourceName)"
             var extras: [String] = []
             if group.isRdma { extras.append("rdma") }
             if !group.vdpaType.isEmpty { extras.append("vdpa \(group.vdpaType)") }
             if group.mtu > 0 { extras.append("mtu \(group.mtu)") }
             let extra = extras.isEmpty ? "" : "  " + extras.joined(separator: ", ")
-            line += "      VFs \(Self.pad(group.vfRange, 7)) \(Self.pad(resource, 34)) \(Self.pad(group.deviceType, 9))  policy \(group.policyName)\(extra)\n"
+            line +=
+                "      VFs \(Self.pad(group.vfRange, 7)) \(Self.pad(resource, 34)) \(Self.pad(group.deviceType, 9))  policy \(group.policyName)\(extra)\n"
         }
         return line
     }

@@ -18,7 +18,10 @@ struct OperatorOptions: ParsableArguments {
     @Option(help: "Operator namespace (env NAMESPACE; default sriov-network-operator).")
     var namespace: String?
 
-    @Option(name: .customLong("resource-prefix"), help: "Device-plugin resource prefix (env RESOURCE_PREFIX; default openshift.io).")
+    @Option(
+        name: .customLong("resource-prefix"),
+        help: "Device-plugin resource prefix (env RESOURCE_PREFIX; default openshift.io)."
+    )
     var resourcePrefix: String?
 
     var resolvedNamespace: String {

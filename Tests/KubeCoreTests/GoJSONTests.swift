@@ -16,21 +16,23 @@ struct GoJSONTests {
     @Test("json.Indent: four spaces, \"k\": v, empty containers inline, insignificant whitespace dropped")
     func indent() throws {
         let input = #"{"a": {"foo":  "bar"}, "b":[], "c":{ }, "d":[1, {"e":null}]}"#
-        #expect(try GoJSON.indent(input) == """
-            {
-                "a": {
-                    "foo": "bar"
-                },
-                "b": [],
-                "c": {},
-                "d": [
-                    1,
-                    {
-                        "e": null
-                    }
-                ]
-            }
-            """)
+        #expect(
+            try GoJSON.indent(input) == """
+                {
+                    "a": {
+                        "foo": "bar"
+                    },
+                    "b": [],
+                    "c": {},
+                    "d": [
+                        1,
+                        {
+                            "e": null
+                        }
+                    ]
+                }
+                """
+        )
     }
 
     @Test("compact undoes indent")
@@ -115,7 +117,10 @@ struct ValueDecoderTests {
 
     @Test("omitempty fields decode absent as zero and are not encoded when zero; maps encode sorted")
     func omitEmpty() throws {
-        let spec = try ValueDecoder().decode(Spec.self, from: ["numVfs": 0, "resourceName": "r", "labels": ["b": "2", "a": "1"]])
+        let spec = try ValueDecoder().decode(
+            Spec.self,
+            from: ["numVfs": 0, "resourceName": "r", "labels": ["b": "2", "a": "1"]]
+        )
         #expect(spec.mtu == 0)
         let encoded = try ValueEncoder().encode(spec)
         #expect(GoJSON.encode(encoded) == #"{"numVfs":0,"resourceName":"r","labels":{"a":"1","b":"2"}}"#)

@@ -55,7 +55,10 @@ struct ManifestReaderTests {
 
     @Test("JSON documents are read too")
     func json() throws {
-        let docs = try ManifestReader.parse(#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"j"}}"#, file: "n.json")
+        let docs = try ManifestReader.parse(
+            #"{"apiVersion":"v1","kind":"Node","metadata":{"name":"j"}}"#,
+            file: "n.json"
+        )
         #expect(docs.first?.name == "j")
     }
 
@@ -113,21 +116,31 @@ struct ManifestReaderTests {
     func directories() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-reader-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("sub"),
+            withIntermediateDirectories: true
+        )
         try "kind: A\n".write(to: root.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
         try "kind: B\n".write(to: root.appendingPathComponent("sub/a.yml"), atomically: true, encoding: .utf8)
         try #"{"kind":"C"}"#.write(to: root.appendingPathComponent("c.json"), atomically: true, encoding: .utf8)
         try "not yaml".write(to: root.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
         let docs = try ManifestReader.read(paths: [root.path])
         #expect(Set(docs.map(\.kind)) == ["A", "B", "C"])
-        #expect(throws: ManifestError.self) { _ = try ManifestReader.read(paths: [root.appendingPathComponent("missing").path]) }
+        #expect(throws: ManifestError.self) {
+            _ = try ManifestReader.read(paths: [root.appendingPathComponent("missing").path])
+        }
     }
 
     @Test("fuzz: no input crashes the reader or the decoder", arguments: 0..<200)
     func fuzz(seed: Int) {
         var generator = SplitMix(seed: UInt64(seed))
-        let alphabet = Array("apiVersion: v1\nkind: Node\nmetadata:\n  name: x\n- [ ] { } : , \" ' # & * ! | > % @ ` \t---\n0123456789".utf8)
-        let bytes = (0..<Int(generator.next() % 200)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+        let alphabet = Array(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: x\n- [ ] { } : , \" ' # & * ! | > % @ ` \t---\n0123456789"
+                .utf8
+        )
+        let bytes = (0..<Int(generator.next() % 200)).map { _ in
+            alphabet[Int(generator.next() % UInt64(alphabet.count))]
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         if let docs = try? ManifestReader.parse(text, file: "fuzz.yaml") {
             for doc in docs { _ = try? doc.decode(Node.self) }
@@ -152,7 +165,8 @@ struct YAMLWriterTests {
     @Test("strings that look like other types are quoted, and the output reads back identically")
     func roundTrip() throws {
         let value: JSONValue = [
-            "vendor": "8086", "on": "on", "empty": "", "bool": true, "int": 3, "nested": ["list": ["a", "0x1f", "1e3"]],
+            "vendor": "8086", "on": "on", "empty": "", "bool": true, "int": 3,
+            "nested": ["list": ["a", "0x1f", "1e3"]],
             "multi": "line one\nline two", "json": #"{"resourceList":null}"#,
         ]
         let yaml = YAMLWriter.string(value)

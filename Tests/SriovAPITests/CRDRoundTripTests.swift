@@ -93,25 +93,45 @@ struct CRDRoundTripTests {
             var snapshot = ClusterSnapshot()
             try snapshot.add(document)
             let encoded: JSONValue
-            if let p = snapshot.policies.first { encoded = try ValueEncoder().encode(p) }
-            else if let s = snapshot.nodeStates.first { encoded = try ValueEncoder().encode(s) }
-            else if let n = snapshot.networks.first { encoded = try ValueEncoder().encode(n) }
-            else if let n = snapshot.ibNetworks.first { encoded = try ValueEncoder().encode(n) }
-            else if let n = snapshot.ovsNetworks.first { encoded = try ValueEncoder().encode(n) }
-            else if let c = snapshot.operatorConfigs.first { encoded = try ValueEncoder().encode(c) }
-            else if let c = snapshot.poolConfigs.first { encoded = try ValueEncoder().encode(c) }
-            else { Issue.record("nothing decoded from \(name)"); continue }
+            if let p = snapshot.policies.first {
+                encoded = try ValueEncoder().encode(p)
+            } else if let s = snapshot.nodeStates.first {
+                encoded = try ValueEncoder().encode(s)
+            } else if let n = snapshot.networks.first {
+                encoded = try ValueEncoder().encode(n)
+            } else if let n = snapshot.ibNetworks.first {
+                encoded = try ValueEncoder().encode(n)
+            } else if let n = snapshot.ovsNetworks.first {
+                encoded = try ValueEncoder().encode(n)
+            } else if let c = snapshot.operatorConfigs.first {
+                encoded = try ValueEncoder().encode(c)
+            } else if let c = snapshot.poolConfigs.first {
+                encoded = try ValueEncoder().encode(c)
+            } else {
+                Issue.record("nothing decoded from \(name)")
+                continue
+            }
             var again = ClusterSnapshot()
             try again.add(ManifestDocument(file: "re-encoded", value: encoded))
             let reencoded: JSONValue
-            if let p = again.policies.first { reencoded = try ValueEncoder().encode(p) }
-            else if let s = again.nodeStates.first { reencoded = try ValueEncoder().encode(s) }
-            else if let n = again.networks.first { reencoded = try ValueEncoder().encode(n) }
-            else if let n = again.ibNetworks.first { reencoded = try ValueEncoder().encode(n) }
-            else if let n = again.ovsNetworks.first { reencoded = try ValueEncoder().encode(n) }
-            else if let c = again.operatorConfigs.first { reencoded = try ValueEncoder().encode(c) }
-            else if let c = again.poolConfigs.first { reencoded = try ValueEncoder().encode(c) }
-            else { Issue.record("nothing decoded again from \(name)"); continue }
+            if let p = again.policies.first {
+                reencoded = try ValueEncoder().encode(p)
+            } else if let s = again.nodeStates.first {
+                reencoded = try ValueEncoder().encode(s)
+            } else if let n = again.networks.first {
+                reencoded = try ValueEncoder().encode(n)
+            } else if let n = again.ibNetworks.first {
+                reencoded = try ValueEncoder().encode(n)
+            } else if let n = again.ovsNetworks.first {
+                reencoded = try ValueEncoder().encode(n)
+            } else if let c = again.operatorConfigs.first {
+                reencoded = try ValueEncoder().encode(c)
+            } else if let c = again.poolConfigs.first {
+                reencoded = try ValueEncoder().encode(c)
+            } else {
+                Issue.record("nothing decoded again from \(name)")
+                continue
+            }
             #expect(encoded == reencoded)
         }
     }
@@ -119,18 +139,27 @@ struct CRDRoundTripTests {
     @Test(
         "bad manifests give one clear error naming file, line, object and field",
         arguments: [
-            ("spec:\n  resourceName: r\n  nodeSelector: {}\n  numVF: 8\n  nicSelector: {vendor: \"8086\"}\n",
-             #"bad.yaml:8: SriovNetworkNodePolicy "p": spec.numVF: unknown field, did you mean numVfs?"#),
-            ("spec:\n  resourceName: r\n  nodeSelector: {}\n  numVfs: eight\n  nicSelector: {vendor: \"8086\"}\n",
-             #"bad.yaml:8: SriovNetworkNodePolicy "p": spec.numVfs: expected integer, got string "eight""#),
-            ("spec:\n  resourceName: r\n  nodeSelector: {}\n  numVfs: 8\n  nicSelector: {vendor: 8086}\n",
-             #"bad.yaml:9: SriovNetworkNodePolicy "p": spec.nicSelector.vendor: expected string, got integer 8086 (quote it: "8086")"#),
-            ("spec:\n  resourceName: r\n  numVfs: 8\n  nicSelector: {vendor: \"8086\"}\n",
-             #"bad.yaml:5: SriovNetworkNodePolicy "p": spec.nodeSelector: required field is missing"#),
+            (
+                "spec:\n  resourceName: r\n  nodeSelector: {}\n  numVF: 8\n  nicSelector: {vendor: \"8086\"}\n",
+                #"bad.yaml:8: SriovNetworkNodePolicy "p": spec.numVF: unknown field, did you mean numVfs?"#
+            ),
+            (
+                "spec:\n  resourceName: r\n  nodeSelector: {}\n  numVfs: eight\n  nicSelector: {vendor: \"8086\"}\n",
+                #"bad.yaml:8: SriovNetworkNodePolicy "p": spec.numVfs: expected integer, got string "eight""#
+            ),
+            (
+                "spec:\n  resourceName: r\n  nodeSelector: {}\n  numVfs: 8\n  nicSelector: {vendor: 8086}\n",
+                #"bad.yaml:9: SriovNetworkNodePolicy "p": spec.nicSelector.vendor: expected string, got integer 8086 (quote it: "8086")"#
+            ),
+            (
+                "spec:\n  resourceName: r\n  numVfs: 8\n  nicSelector: {vendor: \"8086\"}\n",
+                #"bad.yaml:5: SriovNetworkNodePolicy "p": spec.nodeSelector: required field is missing"#
+            ),
         ]
     )
     func badPolicy(body: String, message: String) throws {
-        let text = "apiVersion: sriovnetwork.openshift.io/v1\nkind: SriovNetworkNodePolicy\nmetadata:\n  name: p\n" + body
+        let text =
+            "apiVersion: sriovnetwork.openshift.io/v1\nkind: SriovNetworkNodePolicy\nmetadata:\n  name: p\n" + body
         let documents = try ManifestReader.parse(text, file: "bad.yaml")
         let (_, errors) = ClusterSnapshot.decode(documents)
         #expect(errors.map(\.description) == [message])
@@ -168,8 +197,10 @@ struct ResourceConfigTests {
         selectors.pfNames = ["ens1f0#0-3"]
         selectors.IsRdma = true
         let list = ResourceConfigList(resourceList: [ResourceConfig(resourceName: "intel<&>", selectors: selectors)])
-        #expect(list.json
-            == #"{"resourceList":[{"resourceName":"intel\u003c\u0026\u003e","selectors":{"vendors":["8086"],"devices":["154c"],"pfNames":["ens1f0#0-3"],"IsRdma":true,"NeedVhostNet":false},"SelectorObj":null}]}"#)
+        #expect(
+            list.json
+                == #"{"resourceList":[{"resourceName":"intel\u003c\u0026\u003e","selectors":{"vendors":["8086"],"devices":["154c"],"pfNames":["ens1f0#0-3"],"IsRdma":true,"NeedVhostNet":false},"SelectorObj":null}]}"#
+        )
         #expect(ResourceConfigList(resourceList: nil).json == #"{"resourceList":null}"#)
     }
 }

@@ -41,7 +41,10 @@ private func intelE810(
 }
 
 /// Mellanox ConnectX-6 Dx PF (15b3/101d).
-private func mellanoxCX6Dx(_ name: String = "ens2f0", pci: String = "0000:5e:00.0")
+private func mellanoxCX6Dx(
+    _ name: String = "ens2f0",
+    pci: String = "0000:5e:00.0"
+)
     -> SriovNetworkNodeState.InterfaceExt
 {
     SriovNetworkNodeState.InterfaceExt(
@@ -57,7 +60,9 @@ private func mellanoxCX6Dx(_ name: String = "ens2f0", pci: String = "0000:5e:00.
 }
 
 /// A ConnectX-6 Dx VF handed to an OpenStack guest, as the virtual plugin reports it.
-private func openStackVF(netFilter: String = "openstack/NetworkID:b3ba899a-e06c-49da-93c5-c992048390b2")
+private func openStackVF(
+    netFilter: String = "openstack/NetworkID:b3ba899a-e06c-49da-93c5-c992048390b2"
+)
     -> SriovNetworkNodeState.InterfaceExt
 {
     SriovNetworkNodeState.InterfaceExt(

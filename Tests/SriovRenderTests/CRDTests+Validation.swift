@@ -267,7 +267,7 @@ extension CRDTests {
             "bad values print as Go's %v does",
             arguments: [
                 (JSONValue.double(1.5), "1.5"), (.double(100), "100"), (.double(1e6), "1e+06"),
-                (.double(1234567), "1.234567e+06"), (.double(123456.5), "123456.5"), (.double(0.0001), "0.0001"),
+                (.double(1_234_567), "1.234567e+06"), (.double(123456.5), "123456.5"), (.double(0.0001), "0.0001"),
                 (.double(0.00001), "1e-05"), (.double(-2.5), "-2.5"), (.int(-7), "-7"), (.bool(true), "true"),
                 (.string("a\"b"), #""a\"b""#), (.null, #""null""#),
                 (.array([.string("a"), .int(1)]), #"[]interface {}{"a", 1}"#),

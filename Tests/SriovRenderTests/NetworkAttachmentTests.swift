@@ -42,30 +42,38 @@ struct NetworkAttachmentTests {
         let nad = try self.renderer(prefix: "").networkAttachment(for: network)
         #expect(nad.metadata.namespace == "testnamespace")
         #expect(nad.metadata.name == "test")
-        #expect(nad.metadata.annotations == [
-            "k8s.v1.cni.cncf.io/resourceName": "/testresource",
-            "sriovnetwork.openshift.io/owner-ref": "SriovNetwork.sriovnetwork.openshift.io/ns/test",
-        ])
-        #expect(try GoJSON.compact(nad.spec.config)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"ipam":{}}"#)
+        #expect(
+            nad.metadata.annotations == [
+                "k8s.v1.cni.cncf.io/resourceName": "/testresource",
+                "sriovnetwork.openshift.io/owner-ref": "SriovNetwork.sriovnetwork.openshift.io/ns/test",
+            ]
+        )
+        #expect(
+            try GoJSON.compact(nad.spec.config)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"ipam":{}}"#
+        )
         // The stored form is Go's json.Indent with four spaces.
-        #expect(nad.spec.config == """
-            {
-                "cniVersion": "1.0.0",
-                "name": "test",
-                "type": "sriov",
-                "vlan": 0,
-                "vlanQoS": 0,
-                "ipam": {}
-            }
-            """)
+        #expect(
+            nad.spec.config == """
+                {
+                    "cniVersion": "1.0.0",
+                    "name": "test",
+                    "type": "sriov",
+                    "vlan": 0,
+                    "vlanQoS": 0,
+                    "ipam": {}
+                }
+                """
+        )
     }
 
     @Test("N2: metaPlugins chain the sriov plugin into a plugins list")
     func n2() {
         let network = sriovNetwork { $0.metaPlugins = #"{"type":"vrf","vrfname":"blue"}"# }
-        #expect(CNIConfig.compact(network)
-            == #"{"cniVersion":"1.0.0","name":"test","plugins":[{"type":"sriov","vlan":0,"vlanQoS":0,"ipam":{}},{"type":"vrf","vrfname":"blue"}]}"#)
+        #expect(
+            CNIConfig.compact(network)
+                == #"{"cniVersion":"1.0.0","name":"test","plugins":[{"type":"sriov","vlan":0,"vlanQoS":0,"ipam":{}},{"type":"vrf","vrfname":"blue"}]}"#
+        )
     }
 
     @Test("N3: vlan, QoS, protocol, logLevel default and whitespace-stripped IPAM")
@@ -81,8 +89,10 @@ struct NetworkAttachmentTests {
         let result = self.renderer().render(network)
         let nad = try #require(result.networkAttachment)
         #expect(nad.metadata.annotations["k8s.v1.cni.cncf.io/resourceName"] == "openshift.io/resource_1")
-        #expect(try GoJSON.compact(nad.spec.config)
-            == #"{"cniVersion":"1.0.0","name":"test-0","type":"sriov","vlan":100,"vlanQoS":5,"vlanProto":"802.1ad","logLevel":"info","ipam":{"type":"host-local","subnet":"10.56.217.0/24","rangeStart":"10.56.217.171","rangeEnd":"10.56.217.181","routes":[{"dst":"0.0.0.0/0"}],"gateway":"10.56.217.1"}}"#)
+        #expect(
+            try GoJSON.compact(nad.spec.config)
+                == #"{"cniVersion":"1.0.0","name":"test-0","type":"sriov","vlan":100,"vlanQoS":5,"vlanProto":"802.1ad","logLevel":"info","ipam":{"type":"host-local","subnet":"10.56.217.0/24","rangeStart":"10.56.217.171","rangeEnd":"10.56.217.181","routes":[{"dst":"0.0.0.0/0"}],"gateway":"10.56.217.1"}}"#
+        )
         #expect(result.network["metadata"]?["finalizers"] == ["netattdef.finalizers.sriovnetwork.openshift.io"])
         #expect(nad.metadata.ownerReferences.isEmpty)
         #expect(result.ready.reason == "NetworkReady")
@@ -91,19 +101,34 @@ struct NetworkAttachmentTests {
 
     @Test("N4: spoofchk and trust sit between vlan and vlanQoS")
     func n4() {
-        let spoof = sriovNetwork { $0.spoofChk = "on"; $0.logLevel = "info" }
-        #expect(CNIConfig.compact(spoof)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"spoofchk":"on","vlanQoS":0,"logLevel":"info","ipam":{}}"#)
-        let trust = sriovNetwork { $0.trust = "on"; $0.logLevel = "info" }
-        #expect(CNIConfig.compact(trust)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"trust":"on","vlanQoS":0,"logLevel":"info","ipam":{}}"#)
+        let spoof = sriovNetwork {
+            $0.spoofChk = "on"
+            $0.logLevel = "info"
+        }
+        #expect(
+            CNIConfig.compact(spoof)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"spoofchk":"on","vlanQoS":0,"logLevel":"info","ipam":{}}"#
+        )
+        let trust = sriovNetwork {
+            $0.trust = "on"
+            $0.logLevel = "info"
+        }
+        #expect(
+            CNIConfig.compact(trust)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"trust":"on","vlanQoS":0,"logLevel":"info","ipam":{}}"#
+        )
     }
 
     @Test("N5: logLevel and logFile before ipam; rates, capabilities and link_state in upstream order")
     func n5() {
-        let logs = sriovNetwork { $0.logLevel = "debug"; $0.logFile = "/tmp/tmpfile" }
-        #expect(CNIConfig.compact(logs)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"logLevel":"debug","logFile":"/tmp/tmpfile","ipam":{}}"#)
+        let logs = sriovNetwork {
+            $0.logLevel = "debug"
+            $0.logFile = "/tmp/tmpfile"
+        }
+        #expect(
+            CNIConfig.compact(logs)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"logLevel":"debug","logFile":"/tmp/tmpfile","ipam":{}}"#
+        )
         let all = sriovNetwork {
             $0.minTxRate = 0
             $0.maxTxRate = 1000
@@ -111,21 +136,37 @@ struct NetworkAttachmentTests {
             $0.linkState = "enable"
             $0.logLevel = ""
         }
-        #expect(CNIConfig.compact(all)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"min_tx_rate":0,"max_tx_rate":1000,"capabilities":{"mac": true},"link_state":"enable","ipam":{}}"#)
+        #expect(
+            CNIConfig.compact(all)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"sriov","vlan":0,"vlanQoS":0,"min_tx_rate":0,"max_tx_rate":1000,"capabilities":{"mac": true},"link_state":"enable","ipam":{}}"#
+        )
     }
 
     @Test("N7: SriovIBNetwork; invalid raw capabilities make the pretty form fail with a clear error")
     func n7() throws {
-        let ib = SriovIBNetwork(metadata: ObjectMeta(name: "test", namespace: "ns"),
-                                spec: .init(resourceName: "ib", capabilities: "foo"))
-        #expect(CNIConfig.compact(ib) == #"{"cniVersion":"1.0.0","name":"test","type":"ib-sriov","capabilities":foo,"ipam":{}}"#)
+        let ib = SriovIBNetwork(
+            metadata: ObjectMeta(name: "test", namespace: "ns"),
+            spec: .init(resourceName: "ib", capabilities: "foo")
+        )
+        #expect(
+            CNIConfig.compact(ib)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"ib-sriov","capabilities":foo,"ipam":{}}"#
+        )
         #expect(throws: CNIConfigError.self) { try self.renderer().networkAttachment(for: ib) }
-        let live = SriovIBNetwork(metadata: ObjectMeta(name: "ibn", namespace: operatorNamespace),
-                                  spec: .init(resourceName: "ib", linkState: "auto"))
-        #expect(CNIConfig.compact(live) == #"{"cniVersion":"1.0.0","name":"ibn","type":"ib-sriov","link_state":"auto","ipam":{}}"#)
-        let result = self.renderer().render(SriovIBNetwork(metadata: ObjectMeta(name: "bad", namespace: operatorNamespace),
-                                                           spec: .init(resourceName: "ib", capabilities: "foo")))
+        let live = SriovIBNetwork(
+            metadata: ObjectMeta(name: "ibn", namespace: operatorNamespace),
+            spec: .init(resourceName: "ib", linkState: "auto")
+        )
+        #expect(
+            CNIConfig.compact(live)
+                == #"{"cniVersion":"1.0.0","name":"ibn","type":"ib-sriov","link_state":"auto","ipam":{}}"#
+        )
+        let result = self.renderer().render(
+            SriovIBNetwork(
+                metadata: ObjectMeta(name: "bad", namespace: operatorNamespace),
+                spec: .init(resourceName: "ib", capabilities: "foo")
+            )
+        )
         #expect(result.action == .notProvisioned)
         #expect(result.ready.reason == "ProvisioningFailed")
         #expect(result.ready.message.contains("spec.capabilities"))
@@ -133,17 +174,33 @@ struct NetworkAttachmentTests {
 
     @Test("N8: OVSNetwork complex, simple and chained")
     func n8() {
-        let complex = OVSNetwork(metadata: ObjectMeta(name: "test", namespace: "ns"), spec: .init(
-            resourceName: "r", capabilities: #"{"foo": "bar"}"#, ipam: #"{"type": "foo"}"#, bridge: "test", vlan: 100,
-            mtu: 1500, trunk: [.init(id: 120), .init(minID: 500, maxID: 550)], interfaceType: "netdev"))
-        #expect(CNIConfig.compact(complex)
-            == #"{"cniVersion":"1.0.0","name":"test","type":"ovs","capabilities":{"foo": "bar"},"bridge":"test","vlan":100,"mtu":1500,"trunk":[{"id":120},{"minID":500,"maxID":550}],"interface_type":"netdev","ipam":{"type":"foo"}}"#)
+        let complex = OVSNetwork(
+            metadata: ObjectMeta(name: "test", namespace: "ns"),
+            spec: .init(
+                resourceName: "r",
+                capabilities: #"{"foo": "bar"}"#,
+                ipam: #"{"type": "foo"}"#,
+                bridge: "test",
+                vlan: 100,
+                mtu: 1500,
+                trunk: [.init(id: 120), .init(minID: 500, maxID: 550)],
+                interfaceType: "netdev"
+            )
+        )
+        #expect(
+            CNIConfig.compact(complex)
+                == #"{"cniVersion":"1.0.0","name":"test","type":"ovs","capabilities":{"foo": "bar"},"bridge":"test","vlan":100,"mtu":1500,"trunk":[{"id":120},{"minID":500,"maxID":550}],"interface_type":"netdev","ipam":{"type":"foo"}}"#
+        )
         let simple = OVSNetwork(metadata: ObjectMeta(name: "test", namespace: "ns"), spec: .init(resourceName: "r"))
         #expect(CNIConfig.compact(simple) == #"{"cniVersion":"1.0.0","name":"test","type":"ovs","ipam":{}}"#)
-        let chained = OVSNetwork(metadata: ObjectMeta(name: "test", namespace: "ns"),
-                                 spec: .init(resourceName: "r", metaPlugins: #"{"type":"vrf","vrfname":"blue"}"#, mtu: 1500))
-        #expect(CNIConfig.compact(chained)
-            == #"{"cniVersion":"1.0.0","name":"test","plugins":[{"type":"ovs","mtu":1500,"ipam":{}},{"type":"vrf","vrfname":"blue"}]}"#)
+        let chained = OVSNetwork(
+            metadata: ObjectMeta(name: "test", namespace: "ns"),
+            spec: .init(resourceName: "r", metaPlugins: #"{"type":"vrf","vrfname":"blue"}"#, mtu: 1500)
+        )
+        #expect(
+            CNIConfig.compact(chained)
+                == #"{"cniVersion":"1.0.0","name":"test","plugins":[{"type":"ovs","mtu":1500,"ipam":{}},{"type":"vrf","vrfname":"blue"}]}"#
+        )
     }
 
     @Test("N9: a network outside the operator namespace gets a NAD in its own namespace, owned by the CR, no finalizer")
@@ -153,8 +210,18 @@ struct NetworkAttachmentTests {
         let result = self.renderer().render(network)
         let nad = try #require(result.networkAttachment)
         #expect(nad.metadata.namespace == "ns-blue")
-        #expect(nad.metadata.ownerReferences == [OwnerReference(apiVersion: "sriovnetwork.openshift.io/v1", kind: "SriovNetwork",
-                                                                 name: "blue-net", uid: "1234", controller: true, blockOwnerDeletion: true)])
+        #expect(
+            nad.metadata.ownerReferences == [
+                OwnerReference(
+                    apiVersion: "sriovnetwork.openshift.io/v1",
+                    kind: "SriovNetwork",
+                    name: "blue-net",
+                    uid: "1234",
+                    controller: true,
+                    blockOwnerDeletion: true
+                )
+            ]
+        )
         #expect(result.network["metadata"]?["finalizers"] == nil)
         network.spec.resourceName = "resource_y"
         let renamed = try #require(self.renderer().render(network).networkAttachment)
@@ -183,13 +250,21 @@ struct NetworkAttachmentTests {
     @Test("an existing NAD owned by another CR is not touched; one without an owner is adopted")
     func ownership() throws {
         let network = sriovNetwork(namespace: operatorNamespace) { $0.networkNamespace = "app" }
-        var foreign = NetworkAttachmentDefinition(metadata: ObjectMeta(name: "test", namespace: "app"), spec: .init(config: "{}"))
-        foreign.metadata.annotations[NetworkAttachmentDefinition.ownerRefAnnotation] = "SriovNetwork.sriovnetwork.openshift.io/other/test"
+        var foreign = NetworkAttachmentDefinition(
+            metadata: ObjectMeta(name: "test", namespace: "app"),
+            spec: .init(config: "{}")
+        )
+        foreign.metadata.annotations[NetworkAttachmentDefinition.ownerRefAnnotation] =
+            "SriovNetwork.sriovnetwork.openshift.io/other/test"
         var renderer = self.renderer()
         renderer.existing = [ObjectKey(namespace: "app", name: "test"): foreign]
         let blocked = renderer.render(network)
         #expect(blocked.action == .notProvisioned)
-        #expect(blocked.ready.message.contains("already exists and is owned by SriovNetwork.sriovnetwork.openshift.io/other/test"))
+        #expect(
+            blocked.ready.message.contains(
+                "already exists and is owned by SriovNetwork.sriovnetwork.openshift.io/other/test"
+            )
+        )
         foreign.metadata.annotations = [:]
         renderer.existing = [ObjectKey(namespace: "app", name: "test"): foreign]
         #expect(renderer.render(network).action == .update)
@@ -212,8 +287,10 @@ struct NetworkAttachmentTests {
 
     @Test("IPAM whitespace is stripped everywhere, even inside strings (upstream strings.Fields)")
     func ipamStripping() {
-        #expect(CNIConfig.strippedIPAM(#"{ "type": "static", "addresses": [ { "address": "10.0.0.1 /24" } ] }"#)
-            == #"{"type":"static","addresses":[{"address":"10.0.0.1/24"}]}"#)
+        #expect(
+            CNIConfig.strippedIPAM(#"{ "type": "static", "addresses": [ { "address": "10.0.0.1 /24" } ] }"#)
+                == #"{"type":"static","addresses":[{"address":"10.0.0.1/24"}]}"#
+        )
         #expect(CNIConfig.strippedIPAM("  \n ") == "{}")
     }
 }

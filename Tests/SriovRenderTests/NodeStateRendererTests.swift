@@ -15,14 +15,22 @@ struct NodeStateRendererTests {
         pools: [SriovNetworkPoolConfig] = [],
         config: SriovOperatorConfig? = nil
     ) -> NodeStateResult {
-        let renderer = NodeStateRenderer(options: RenderOptions(operatorConfig: config), policies: policies, poolConfigs: pools)
+        let renderer = NodeStateRenderer(
+            options: RenderOptions(operatorConfig: config),
+            policies: policies,
+            poolConfigs: pools
+        )
         return renderer.render(node: self.node, existing: .fixture("worker-0", interfaces: status))
     }
 
     @Test("policies apply by priority descending then name, so the lowest number wins the PF")
     func lowestPriorityNumberWins() {
-        let high = SriovNetworkNodePolicy.fixture("a-high", priority: 10).pfNames("ens803f0").numVfs(2).resourceName("high")
-        let low = SriovNetworkNodePolicy.fixture("b-low", priority: 20).pfNames("ens803f0").numVfs(4).resourceName("low")
+        let high = SriovNetworkNodePolicy.fixture("a-high", priority: 10).pfNames("ens803f0").numVfs(2).resourceName(
+            "high"
+        )
+        let low = SriovNetworkNodePolicy.fixture("b-low", priority: 20).pfNames("ens803f0").numVfs(4).resourceName(
+            "low"
+        )
         let result = self.render([high, low])
         #expect(result.state.spec.interfaces.count == 1)
         #expect(result.state.spec.interfaces[0].vfGroups.map(\.resourceName) == ["high"])
@@ -68,7 +76,14 @@ struct NodeStateRendererTests {
     @Test("the spec is rebuilt from scratch: a removed policy's PF disappears")
     func rebuiltFromScratch() {
         var existing = SriovNetworkNodeState.fixture("worker-0", interfaces: [.n0A])
-        existing.spec.interfaces = [IF(pciAddress: "0000:86:00.0", numVfs: 4, name: "ens803f0", vfGroups: [Group(resourceName: "old", vfRange: "0-3")])]
+        existing.spec.interfaces = [
+            IF(
+                pciAddress: "0000:86:00.0",
+                numVfs: 4,
+                name: "ens803f0",
+                vfGroups: [Group(resourceName: "old", vfRange: "0-3")]
+            )
+        ]
         let renderer = NodeStateRenderer(options: RenderOptions(), policies: [], poolConfigs: [])
         let result = renderer.render(node: self.node, existing: existing)
         #expect(result.action == .update)
@@ -79,7 +94,10 @@ struct NodeStateRendererTests {
     func createsNodeState() {
         let pool = SriovNetworkPoolConfig(
             metadata: ObjectMeta(name: "pool", namespace: "sriov-network-operator"),
-            spec: .init(nodeSelector: LabelSelector(matchLabels: ["kubernetes.io/hostname": "worker-0"]), rdmaMode: "exclusive")
+            spec: .init(
+                nodeSelector: LabelSelector(matchLabels: ["kubernetes.io/hostname": "worker-0"]),
+                rdmaMode: "exclusive"
+            )
         )
         let policy = SriovNetworkNodePolicy.fixture("p").pfNames("ens803f0").numVfs(2)
         let renderer = NodeStateRenderer(options: RenderOptions(), policies: [policy], poolConfigs: [pool])
@@ -120,7 +138,9 @@ struct NodeStateRendererTests {
         )
         let result = renderer.renderStale(.fixture("gone", interfaces: []))
         #expect(result.action == .stale(deleteAfter: "2026-11-23T12:20:00Z"))
-        #expect(result.state.metadata.annotations[SriovNetworkNodeState.Annotation.keepStateUntil] == "2026-11-23T12:20:00Z")
+        #expect(
+            result.state.metadata.annotations[SriovNetworkNodeState.Annotation.keepStateUntil] == "2026-11-23T12:20:00Z"
+        )
     }
 
     @Test("an unchanged spec is reported unchanged (a resync writes nothing)")
@@ -148,7 +168,12 @@ struct NodeStateRendererTests {
         let withBridge = SriovNetworkNodePolicy.fixture("p1").rootDevices("0000:86:00.2", "0000:86:00.0").numVfs(2)
             .eSwitchMode("switchdev")
             .with {
-                $0.bridge = .init(ovs: .init(bridge: OVSBridgeConfig(datapathType: "test"), uplink: .init(interface: OVSInterfaceConfig(type: "test"))))
+                $0.bridge = .init(
+                    ovs: .init(
+                        bridge: OVSBridgeConfig(datapathType: "test"),
+                        uplink: .init(interface: OVSInterfaceConfig(type: "test"))
+                    )
+                )
             }
         let result = self.render([withBridge], config: config)
         let bridges = result.state.spec.bridges?.ovs ?? []
@@ -158,7 +183,9 @@ struct NodeStateRendererTests {
         #expect(bridges[0].uplinks[0].interface?.type == "test")
 
         var spec = result.state.spec
-        let without = SriovNetworkNodePolicy.fixture("p2").rootDevices("0000:86:00.0").numVfs(2).eSwitchMode("switchdev")
+        let without = SriovNetworkNodePolicy.fixture("p2").rootDevices("0000:86:00.0").numVfs(2).eSwitchMode(
+            "switchdev"
+        )
         try without.applyBridgeConfig(to: &spec, status: [.n0A, .n0B, .n0C])
         #expect(spec.bridges?.ovs.map(\.name) == ["br-0000_86_00.2"])
     }
@@ -167,7 +194,9 @@ struct NodeStateRendererTests {
     func bridgeNeedsSwitchdev() {
         var config = SriovOperatorConfig(metadata: ObjectMeta(name: "default", namespace: "sriov-network-operator"))
         config.spec.featureGates = ["manageSoftwareBridges": true]
-        let policy = SriovNetworkNodePolicy.fixture("p1").rootDevices("0000:86:00.0").numVfs(2).with { $0.bridge = .init(ovs: .init()) }
+        let policy = SriovNetworkNodePolicy.fixture("p1").rootDevices("0000:86:00.0").numVfs(2).with {
+            $0.bridge = .init(ovs: .init())
+        }
         let result = self.render([policy], config: config)
         #expect(result.action == .failed)
         #expect(result.error?.message.contains("switchdev") == true)

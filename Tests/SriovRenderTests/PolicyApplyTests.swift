@@ -39,12 +39,26 @@ struct PolicyApplyTests {
     @Test("1: a policy on an empty spec adds the selected PF with one group")
     func startsFromEmpty() throws {
         let result = try self.apply(p1, to: [], equalPriority: false)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 2,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1")]
+                )
+            ]
+        )
     }
 
     @Test("2: other PFs already in the spec are preserved, in order")
     func preservesOtherPFs() throws {
-        let existing = IF(pciAddress: "0000:86:00.0", numVfs: 2, name: "ens803f0", vfGroups: [group("prevres", "0-1", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.0",
+            numVfs: 2,
+            name: "ens803f0",
+            vfGroups: [group("prevres", "0-1", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: false)
         #expect(result.map(\.pciAddress) == ["0000:86:00.0", "0000:86:00.1"])
         #expect(result[0] == existing)
@@ -53,56 +67,156 @@ struct PolicyApplyTests {
 
     @Test("3: different priority and overlapping range: the new policy defines the PF alone")
     func differentPriorityOverlapReplaces() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 3,
+            name: "ens803f1",
+            vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: false)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 2,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1")]
+                )
+            ]
+        )
     }
 
     @Test("4: equal priority and overlapping: groups replaced, numVfs and mtu take the maximum")
     func equalPriorityOverlapTakesMax() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 3, mtu: 2000, name: "ens803f1", vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 3,
+            mtu: 2000,
+            name: "ens803f1",
+            vfGroups: [group("vfiores", "0-1", "vfio-pci", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: true)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 3, mtu: 2000, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 3,
+                    mtu: 2000,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1")]
+                )
+            ]
+        )
     }
 
     @Test("5: equal priority, partitioned PF: new group first, old group kept")
     func equalPriorityPartition() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 5, name: "ens803f1", vfGroups: [group("vfiores", "2-4", "vfio-pci", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 5,
+            name: "ens803f1",
+            vfGroups: [group("vfiores", "2-4", "vfio-pci", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: true)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 5, name: "ens803f1",
-                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("vfiores", "2-4", "vfio-pci", policy: "p2")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 5,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1"), group("vfiores", "2-4", "vfio-pci", policy: "p2")]
+                )
+            ]
+        )
     }
 
     @Test("6: vDPA partition of one PF between virtio and vhost")
     func vdpaPartition() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("vhostvdpa", "0-1", policy: "p2", vdpa: "vhost")])
-        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1#2-3").numVfs(4).resourceName("virtiovdpa").vdpaType("virtio")
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 4,
+            name: "ens803f1",
+            vfGroups: [group("vhostvdpa", "0-1", policy: "p2", vdpa: "vhost")]
+        )
+        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1#2-3").numVfs(4).resourceName("virtiovdpa")
+            .vdpaType("virtio")
         let result = try self.apply(policy, to: [existing], equalPriority: true)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1",
-                              vfGroups: [group("virtiovdpa", "2-3", policy: "p1", vdpa: "virtio"), group("vhostvdpa", "0-1", policy: "p2", vdpa: "vhost")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 4,
+                    name: "ens803f1",
+                    vfGroups: [
+                        group("virtiovdpa", "2-3", policy: "p1", vdpa: "virtio"),
+                        group("vhostvdpa", "0-1", policy: "p2", vdpa: "vhost"),
+                    ]
+                )
+            ]
+        )
     }
 
     @Test("7: a range overlapping two old groups drops both")
     func overlapDropsAll() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1",
-                          vfGroups: [group("vfiores1", "0-0", policy: "p2"), group("vfiores2", "1-1", policy: "p3")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 2,
+            name: "ens803f1",
+            vfGroups: [group("vfiores1", "0-0", policy: "p2"), group("vfiores2", "1-1", policy: "p3")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: true)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 2,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1")]
+                )
+            ]
+        )
     }
 
     @Test("8: a group with the same resource name is dropped even without overlap; numVfs is the max")
     func sameResourceNameDropped() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p1res", "2-3", "vfio-pci", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 4,
+            name: "ens803f1",
+            vfGroups: [group("p1res", "2-3", "vfio-pci", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: true)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p1res", "0-1", policy: "p1")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 4,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1")]
+                )
+            ]
+        )
     }
 
     @Test("9: different priority without overlap: a kept group turns on the max-merge")
     func keptGroupMaxMerges() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("p2res", "2-3", "vfio-pci", policy: "p2")])
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 4,
+            name: "ens803f1",
+            vfGroups: [group("p2res", "2-3", "vfio-pci", policy: "p2")]
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: false)
-        #expect(result == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1",
-                              vfGroups: [group("p1res", "0-1", policy: "p1"), group("p2res", "2-3", "vfio-pci", policy: "p2")])])
+        #expect(
+            result == [
+                IF(
+                    pciAddress: "0000:86:00.1",
+                    numVfs: 4,
+                    name: "ens803f1",
+                    vfGroups: [group("p1res", "0-1", policy: "p1"), group("p2res", "2-3", "vfio-pci", policy: "p2")]
+                )
+            ]
+        )
     }
 
     @Test("10: an empty nicSelector selects nothing")
@@ -121,16 +235,36 @@ struct PolicyApplyTests {
 
     @Test("12: a single virtio-vdpa policy with a range")
     func virtioVdpa() throws {
-        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1#2-3").numVfs(4).resourceName("virtiovdpa").vdpaType("virtio")
-        #expect(try self.apply(policy, to: [], equalPriority: false)
-            == [IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", vfGroups: [group("virtiovdpa", "2-3", policy: "p1", vdpa: "virtio")])])
+        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1#2-3").numVfs(4).resourceName("virtiovdpa")
+            .vdpaType("virtio")
+        #expect(
+            try self.apply(policy, to: [], equalPriority: false)
+                == [
+                    IF(
+                        pciAddress: "0000:86:00.1",
+                        numVfs: 4,
+                        name: "ens803f1",
+                        vfGroups: [group("virtiovdpa", "2-3", policy: "p1", vdpa: "virtio")]
+                    )
+                ]
+        )
     }
 
     @Test("13: a vhost-vdpa policy without range gets 0-(numVfs-1)")
     func vhostVdpa() throws {
-        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1").numVfs(2).resourceName("vhostvdpa").vdpaType("vhost")
-        #expect(try self.apply(policy, to: [], equalPriority: false)
-            == [IF(pciAddress: "0000:86:00.1", numVfs: 2, name: "ens803f1", vfGroups: [group("vhostvdpa", "0-1", policy: "p1", vdpa: "vhost")])])
+        let policy = SriovNetworkNodePolicy.fixture("p1").pfNames("ens803f1").numVfs(2).resourceName("vhostvdpa")
+            .vdpaType("vhost")
+        #expect(
+            try self.apply(policy, to: [], equalPriority: false)
+                == [
+                    IF(
+                        pciAddress: "0000:86:00.1",
+                        numVfs: 2,
+                        name: "ens803f1",
+                        vfGroups: [group("vhostvdpa", "0-1", policy: "p1", vdpa: "vhost")]
+                    )
+                ]
+        )
     }
 
     @Test("numVfs 0 contributes nothing, even when the PF is selected")
@@ -160,8 +294,15 @@ struct PolicyApplyTests {
 
     @Test("PF-level fields (linkType, eSwitchMode, externallyManaged) come from the later policy")
     func pfFieldsFromLater() throws {
-        let existing = IF(pciAddress: "0000:86:00.1", numVfs: 4, name: "ens803f1", linkType: "ib", eSwitchMode: "switchdev",
-                          vfGroups: [group("other", "2-3", policy: "p2")], externallyManaged: true)
+        let existing = IF(
+            pciAddress: "0000:86:00.1",
+            numVfs: 4,
+            name: "ens803f1",
+            linkType: "ib",
+            eSwitchMode: "switchdev",
+            vfGroups: [group("other", "2-3", policy: "p2")],
+            externallyManaged: true
+        )
         let result = try self.apply(p1, to: [existing], equalPriority: true)
         #expect(result.first?.linkType == "")
         #expect(result.first?.eSwitchMode == "")

@@ -185,7 +185,8 @@ public enum ManifestReader {
                 if object[key] != nil {
                     throw ConversionError(
                         line: keyNode.mark?.line,
-                        message: "duplicate key \(GoJSON.quote(key)) in \(path.isEmpty ? "document" : ValueDecodingError.format(path))"
+                        message:
+                            "duplicate key \(GoJSON.quote(key)) in \(path.isEmpty ? "document" : ValueDecodingError.format(path))"
                     )
                 }
                 if let mark = keyNode.mark { lines[ValueDecodingError.format(path + [key])] = mark.line }

@@ -27,7 +27,9 @@ public enum YAMLWriter {
             return Yams.Node(items.map { self.node($0) }, Tag(.seq), .block)
         case .object(let object):
             return Yams.Node(
-                object.entries.map { (Yams.Node($0.key, Tag(.str), self.needsQuotes($0.key) ? .doubleQuoted : .any), self.node($0.value)) },
+                object.entries.map {
+                    (Yams.Node($0.key, Tag(.str), self.needsQuotes($0.key) ? .doubleQuoted : .any), self.node($0.value))
+                },
                 Tag(.map),
                 .block
             )

@@ -52,7 +52,9 @@ public enum GoJSON {
     public static func appendString(_ s: String, to out: inout String) {
         out += "\""
         // Fast path: nothing to escape (the common case for names, ids and addresses).
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
+        if s.utf8.allSatisfy({
+            $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26
+        }) {
             out += s
             out += "\""
             return
@@ -178,7 +180,9 @@ private struct GoJSONScanner {
         case UInt8(ascii: "n"): try self.literal("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try self.number()
         default:
-            throw self.fail("invalid character '\(Character(UnicodeScalar(self.bytes[self.pos])))' looking for beginning of value")
+            throw self.fail(
+                "invalid character '\(Character(UnicodeScalar(self.bytes[self.pos])))' looking for beginning of value"
+            )
         }
     }
 
@@ -274,12 +278,18 @@ private struct GoJSONScanner {
             }
             while self.pos < self.bytes.count, isDigit(self.bytes[self.pos]) { self.pos += 1 }
         }
-        if self.pos < self.bytes.count, self.bytes[self.pos] == UInt8(ascii: "e") || self.bytes[self.pos] == UInt8(ascii: "E") {
+        if self.pos < self.bytes.count,
+            self.bytes[self.pos] == UInt8(ascii: "e") || self.bytes[self.pos] == UInt8(ascii: "E")
+        {
             self.pos += 1
-            if self.pos < self.bytes.count, self.bytes[self.pos] == UInt8(ascii: "+") || self.bytes[self.pos] == UInt8(ascii: "-") {
+            if self.pos < self.bytes.count,
+                self.bytes[self.pos] == UInt8(ascii: "+") || self.bytes[self.pos] == UInt8(ascii: "-")
+            {
                 self.pos += 1
             }
-            guard self.pos < self.bytes.count, isDigit(self.bytes[self.pos]) else { throw self.fail("in exponent of numeric literal") }
+            guard self.pos < self.bytes.count, isDigit(self.bytes[self.pos]) else {
+                throw self.fail("in exponent of numeric literal")
+            }
             while self.pos < self.bytes.count, isDigit(self.bytes[self.pos]) { self.pos += 1 }
         }
         self.out.append(contentsOf: self.bytes[start..<self.pos])

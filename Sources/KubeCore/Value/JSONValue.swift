@@ -116,7 +116,9 @@ extension JSONValue: Codable {
             self = .array(a)
         } else {
             let dictionary = try container.decode([String: JSONValue].self)
-            self = .object(JSONObject(dictionary.sorted(by: { $0.key < $1.key }).map { (key: $0.key, value: $0.value) }))
+            self = .object(
+                JSONObject(dictionary.sorted(by: { $0.key < $1.key }).map { (key: $0.key, value: $0.value) })
+            )
         }
     }
 

@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 /// A node's device-plugin configuration could not be rendered.
 public struct DevicePluginRenderError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -49,7 +49,10 @@ public struct DevicePluginConfigRenderer: Sendable {
             if let index = list.firstIndex(where: { $0.resourceName == prepared.groupTemplate.resourceName }) {
                 try self.update(&list[index], with: prepared, node: node, status: status)
             } else {
-                var resource = ResourceConfig(resourceName: prepared.groupTemplate.resourceName, selectors: NetDeviceSelectors())
+                var resource = ResourceConfig(
+                    resourceName: prepared.groupTemplate.resourceName,
+                    selectors: NetDeviceSelectors()
+                )
                 resource.selectors.IsRdma = prepared.groupTemplate.isRdma
                 resource.selectors.NeedVhostNet = prepared.needVhostNet
                 resource.selectors.vdpaType = prepared.groupTemplate.vdpaType
@@ -72,7 +75,8 @@ public struct DevicePluginConfigRenderer: Sendable {
         if !policy.vendor.isEmpty { resource.selectors.vendors.appendUnique(policy.vendor) }
         if !policy.deviceID.isEmpty {
             let device =
-                policy.numVfs == 0 ? policy.deviceID : (self.options.supportedNICs.vfDeviceID(ofPF: policy.deviceID) ?? "")
+                policy.numVfs == 0
+                ? policy.deviceID : (self.options.supportedNICs.vfDeviceID(ofPF: policy.deviceID) ?? "")
             if !device.isEmpty { resource.selectors.devices.appendUnique(device) }
         }
         if !policy.pfNameEntries.isEmpty {
@@ -89,7 +93,8 @@ public struct DevicePluginConfigRenderer: Sendable {
                 throw DevicePluginRenderError(
                     node: node,
                     policy: policy.name,
-                    message: "spec.nicSelector.netFilter needs the node's discovered interfaces, but its NodeState has no status.interfaces yet"
+                    message:
+                        "spec.nicSelector.netFilter needs the node's discovered interfaces, but its NodeState has no status.interfaces yet"
                 )
             }
             for index in status.indices where NetFilter.matches(policy.netFilter, status[index].netFilter) {

@@ -1,5 +1,5 @@
-public import SriovAPI
 import KubeCore
+public import SriovAPI
 
 /// The CNI configuration could not be produced (invalid raw JSON in `ipam`, `capabilities` or
 /// `metaPlugins`).
@@ -83,7 +83,8 @@ public enum CNIConfig {
             return try GoJSON.indent(compact, indent: "    ")
         } catch {
             throw CNIConfigError(
-                message: "the rendered CNI config is not valid JSON (\(error)); check spec.ipam, spec.capabilities and spec.metaPlugins: \(compact)"
+                message:
+                    "the rendered CNI config is not valid JSON (\(error)); check spec.ipam, spec.capabilities and spec.metaPlugins: \(compact)"
             )
         }
     }

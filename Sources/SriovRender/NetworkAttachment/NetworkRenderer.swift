@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 /// The three network kinds, seen the same way by the NAD renderer.
 public protocol NetworkResource: Resource {
@@ -86,11 +86,14 @@ public struct NetworkRenderer: Sendable {
 
     /// The desired NAD for a network (without checking namespaces or ownership).
     /// - Throws: ``CNIConfigError`` when the raw JSON fields make the config invalid.
-    public func networkAttachment<N: NetworkResource>(for network: N) throws(CNIConfigError) -> NetworkAttachmentDefinition {
+    public func networkAttachment<N: NetworkResource>(
+        for network: N
+    ) throws(CNIConfigError) -> NetworkAttachmentDefinition {
         let target = network.networkNamespace.isEmpty ? network.metadata.namespace : network.networkNamespace
         var metadata = ObjectMeta(name: network.metadata.name, namespace: target)
         metadata.annotations = [
-            NetworkAttachmentDefinition.resourceNameAnnotation: "\(self.options.resourcePrefix)/\(network.resourceName)",
+            NetworkAttachmentDefinition.resourceNameAnnotation:
+                "\(self.options.resourcePrefix)/\(network.resourceName)",
             NetworkAttachmentDefinition.ownerRefAnnotation: Self.ownerAnnotation(for: network),
         ]
         if network.metadata.namespace != self.options.namespace {
@@ -119,8 +122,14 @@ public struct NetworkRenderer: Sendable {
         var desired = network
         let key = network.key
         let operatorNamespace = self.options.namespace
-        func result(_ action: NetworkResult.Action, _ nad: NetworkAttachmentDefinition?, _ deletes: ObjectKey?,
-                    status: String, reason: String, message: String) -> NetworkResult {
+        func result(
+            _ action: NetworkResult.Action,
+            _ nad: NetworkAttachmentDefinition?,
+            _ deletes: ObjectKey?,
+            status: String,
+            reason: String,
+            message: String
+        ) -> NetworkResult {
             let condition = Condition(
                 type: "Ready",
                 status: status,
@@ -131,12 +140,26 @@ public struct NetworkRenderer: Sendable {
             )
             desired.networkStatus = NetworkStatus(conditions: [condition])
             let encoded = (try? ValueEncoder().encode(desired)) ?? .null
-            return NetworkResult(kind: N.kind, key: key, action: action, networkAttachment: nad, deletes: deletes,
-                                 network: encoded, ready: condition)
+            return NetworkResult(
+                kind: N.kind,
+                key: key,
+                action: action,
+                networkAttachment: nad,
+                deletes: deletes,
+                network: encoded,
+                ready: condition
+            )
         }
         if network.metadata.namespace != operatorNamespace, !network.networkNamespace.isEmpty {
-            return result(.notProvisioned, nil, nil, status: "False", reason: "NetworkAttachmentDefinitionInvalid",
-                          message: "spec.networkNamespace cannot be set when the \(N.kind) is not in the operator namespace \(GoJSON.quote(operatorNamespace))")
+            return result(
+                .notProvisioned,
+                nil,
+                nil,
+                status: "False",
+                reason: "NetworkAttachmentDefinitionInvalid",
+                message:
+                    "spec.networkNamespace cannot be set when the \(N.kind) is not in the operator namespace \(GoJSON.quote(operatorNamespace))"
+            )
         }
         if network.metadata.namespace == operatorNamespace, !desired.metadata.finalizers.contains(Self.finalizer) {
             desired.metadata.finalizers.append(Self.finalizer)
@@ -145,24 +168,46 @@ public struct NetworkRenderer: Sendable {
         do {
             nad = try self.networkAttachment(for: network)
         } catch {
-            return result(.notProvisioned, nil, nil, status: "False", reason: "ProvisioningFailed", message: error.message)
+            return result(
+                .notProvisioned,
+                nil,
+                nil,
+                status: "False",
+                reason: "ProvisioningFailed",
+                message: error.message
+            )
         }
         let target = nad.metadata.namespace
         if let namespaces = self.namespaces, !namespaces.contains(target) {
-            return result(.notProvisioned, nil, nil, status: "False", reason: "NamespaceNotFound",
-                          message: "target namespace \(GoJSON.quote(target)) does not exist")
+            return result(
+                .notProvisioned,
+                nil,
+                nil,
+                status: "False",
+                reason: "NamespaceNotFound",
+                message: "target namespace \(GoJSON.quote(target)) does not exist"
+            )
         }
         let nadKey = ObjectKey(namespace: target, name: nad.metadata.name)
         var action = NetworkResult.Action.create
         if let current = self.existing[nadKey] {
             let owner = current.metadata.annotations[NetworkAttachmentDefinition.ownerRefAnnotation] ?? ""
             if !owner.isEmpty, owner != Self.ownerAnnotation(for: network) {
-                return result(.notProvisioned, nil, nil, status: "False", reason: "ProvisioningFailed",
-                              message: "NetworkAttachmentDefinition \(nadKey) already exists and is owned by \(owner)")
+                return result(
+                    .notProvisioned,
+                    nil,
+                    nil,
+                    status: "False",
+                    reason: "ProvisioningFailed",
+                    message: "NetworkAttachmentDefinition \(nadKey) already exists and is owned by \(owner)"
+                )
             }
             let sameConfig = (try? GoJSON.compact(current.spec.config)) == (try? GoJSON.compact(nad.spec.config))
-            let sameAnnotations = nad.metadata.annotations.allSatisfy { current.metadata.annotations[$0.key] == $0.value }
-            action = sameConfig && sameAnnotations && current.metadata.ownerReferences == nad.metadata.ownerReferences
+            let sameAnnotations = nad.metadata.annotations.allSatisfy {
+                current.metadata.annotations[$0.key] == $0.value
+            }
+            action =
+                sameConfig && sameAnnotations && current.metadata.ownerReferences == nad.metadata.ownerReferences
                 ? .unchanged : .update
         }
         var deletes: ObjectKey?
@@ -170,8 +215,14 @@ public struct NetworkRenderer: Sendable {
             deletes = ObjectKey(namespace: last, name: nad.metadata.name)
         }
         desired.metadata.annotations[Self.lastNamespaceAnnotation] = target
-        return result(action, nad, deletes, status: "True", reason: "NetworkReady",
-                      message: "NetworkAttachmentDefinition is provisioned and ready")
+        return result(
+            action,
+            nad,
+            deletes,
+            status: "True",
+            reason: "NetworkReady",
+            message: "NetworkAttachmentDefinition is provisioned and ready"
+        )
     }
 
     /// Keeps the previous transition time when the condition does not change.

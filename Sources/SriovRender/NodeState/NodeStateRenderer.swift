@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 /// What the policy controller would do with one node's SriovNetworkNodeState.
 public struct NodeStateResult: Sendable, Hashable {
@@ -110,9 +110,10 @@ public struct NodeStateRenderer: Sendable {
             return NodeStateResult(node: name, action: .create, state: fresh, previous: nil)
         }
         var desired = existing
-        let hadKeepUntil = desired.metadata.annotations.removeValue(
-            forKey: SriovNetworkNodeState.Annotation.keepStateUntil
-        ) != nil
+        let hadKeepUntil =
+            desired.metadata.annotations.removeValue(
+                forKey: SriovNetworkNodeState.Annotation.keepStateUntil
+            ) != nil
         if existing.status.interfaces.isEmpty {
             return NodeStateResult(
                 node: name,
@@ -127,7 +128,8 @@ public struct NodeStateRenderer: Sendable {
             return NodeStateResult(node: name, action: .failed, state: existing, previous: existing, error: error)
         }
         desired.metadata.ownerReferences = fresh.metadata.ownerReferences
-        let changed = desired.spec != existing.spec
+        let changed =
+            desired.spec != existing.spec
             || desired.metadata.ownerReferences != existing.metadata.ownerReferences || hadKeepUntil
         return NodeStateResult(node: name, action: changed ? .update : .unchanged, state: desired, previous: existing)
     }

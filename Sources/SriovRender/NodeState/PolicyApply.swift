@@ -1,3 +1,4 @@
+import KubeCore
 public import SriovAPI
 
 /// A policy could not be applied to a node: a `pfNames` entry with a malformed VF range, or a
@@ -13,10 +14,10 @@ public struct PolicyApplyError: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
-    public var description: String { "policy \(GoJSON.quote(self.policy)) on node \(GoJSON.quote(self.node)): \(self.message)" }
+    public var description: String {
+        "policy \(GoJSON.quote(self.policy)) on node \(GoJSON.quote(self.node)): \(self.message)"
+    }
 }
-
-import KubeCore
 
 extension SriovNetworkNodePolicy {
     /// Applies this policy to the spec being built for one node, upstream's `Apply`.
@@ -83,7 +84,8 @@ extension PreparedPolicy {
     /// the PF's primary name (altnames are not compared here, an upstream quirk), else `0-(numVfs-1)`.
     /// Entries are checked in order up to the match, so a malformed entry after it goes unnoticed, as
     /// upstream. Upstream: api/v1/helper.go generatePfNameVfGroup.
-    func vfGroup(forInterfaceNamed name: String, node: String) throws(PolicyApplyError) -> SriovNetworkNodeState.VfGroup {
+    func vfGroup(forInterfaceNamed name: String, node: String) throws(PolicyApplyError) -> SriovNetworkNodeState.VfGroup
+    {
         var range = 0...max(0, self.numVfs - 1)
         for entry in self.pfNames {
             let parsed: PfNameSelector

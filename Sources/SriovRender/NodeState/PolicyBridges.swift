@@ -1,3 +1,4 @@
+import KubeCore
 public import SriovAPI
 
 extension SriovNetworkNodeState.OVSConfigExt {
@@ -34,14 +35,16 @@ extension SriovNetworkNodePolicy {
                 throw PolicyApplyError(
                     policy: self.metadata.name,
                     node: node,
-                    message: "software bridge management requires the device to be in switchdev mode (spec.eSwitchMode: switchdev)"
+                    message:
+                        "software bridge management requires the device to be in switchdev mode (spec.eSwitchMode: switchdev)"
                 )
             }
             if !self.spec.linkType.isEmpty, self.spec.linkType.lowercased() != "eth" {
                 throw PolicyApplyError(
                     policy: self.metadata.name,
                     node: node,
-                    message: "software bridge management can be enabled only for ethernet links, spec.linkType is \(GoJSON.quote(self.spec.linkType))"
+                    message:
+                        "software bridge management can be enabled only for ethernet links, spec.linkType is \(GoJSON.quote(self.spec.linkType))"
                 )
             }
             if self.spec.externallyManaged {
@@ -68,5 +71,3 @@ extension SriovNetworkNodePolicy {
         }
     }
 }
-
-import KubeCore

@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 /// Everything about the operator's environment that rendering depends on.
 public struct RenderOptions: Sendable {

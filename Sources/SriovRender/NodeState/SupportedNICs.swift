@@ -34,7 +34,14 @@ public struct SupportedNICs: Sendable, Hashable {
             guard let value = configMap.data[key] else { continue }
             let fields = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count == 3 else { continue }
-            models.append(Model(name: key, vendor: String(fields[0]), pfDeviceID: String(fields[1]), vfDeviceID: String(fields[2])))
+            models.append(
+                Model(
+                    name: key,
+                    vendor: String(fields[0]),
+                    pfDeviceID: String(fields[1]),
+                    vfDeviceID: String(fields[2])
+                )
+            )
         }
         self.models = models
     }
@@ -79,7 +86,12 @@ public struct SupportedNICs: Sendable, Hashable {
         Model(name: "Intel_i40e_10G_X710_BASE_T", vendor: "8086", pfDeviceID: "15ff", vfDeviceID: "154c"),
         Model(name: "Intel_i40e_20G_X710_SFP", vendor: "8086", pfDeviceID: "1587", vfDeviceID: "154c"),
         Model(name: "Intel_i40e_40G_XL710_QSFP", vendor: "8086", pfDeviceID: "1583", vfDeviceID: "154c"),
-        Model(name: "Intel_ice_Columbiaville_E810-CQDA2_2CQDA2", vendor: "8086", pfDeviceID: "1592", vfDeviceID: "1889"),
+        Model(
+            name: "Intel_ice_Columbiaville_E810-CQDA2_2CQDA2",
+            vendor: "8086",
+            pfDeviceID: "1592",
+            vfDeviceID: "1889"
+        ),
         Model(name: "Intel_ice_Columbiaville_E810-XXVDA4", vendor: "8086", pfDeviceID: "1593", vfDeviceID: "1889"),
         Model(name: "Intel_ice_Columbiaville_E810-XXVDA2", vendor: "8086", pfDeviceID: "159b", vfDeviceID: "1889"),
         Model(name: "Intel_ice_Columbiaville_E810", vendor: "8086", pfDeviceID: "1591", vfDeviceID: "1889"),
@@ -95,8 +107,18 @@ public struct SupportedNICs: Sendable, Hashable {
         Model(name: "Nvidia_mlx5_ConnectX-6_Lx", vendor: "15b3", pfDeviceID: "101f", vfDeviceID: "101e"),
         Model(name: "Nvidia_mlx5_ConnectX-7", vendor: "15b3", pfDeviceID: "1021", vfDeviceID: "101e"),
         Model(name: "Nvidia_mlx5_ConnectX-8", vendor: "15b3", pfDeviceID: "1023", vfDeviceID: "101e"),
-        Model(name: "Nvidia_mlx5_MT42822_BlueField-2_integrated_ConnectX-6_Dx", vendor: "15b3", pfDeviceID: "a2d6", vfDeviceID: "101e"),
-        Model(name: "Nvidia_mlx5_MT43244_BlueField-3_integrated_ConnectX-7_Dx", vendor: "15b3", pfDeviceID: "a2dc", vfDeviceID: "101e"),
+        Model(
+            name: "Nvidia_mlx5_MT42822_BlueField-2_integrated_ConnectX-6_Dx",
+            vendor: "15b3",
+            pfDeviceID: "a2d6",
+            vfDeviceID: "101e"
+        ),
+        Model(
+            name: "Nvidia_mlx5_MT43244_BlueField-3_integrated_ConnectX-7_Dx",
+            vendor: "15b3",
+            pfDeviceID: "a2dc",
+            vfDeviceID: "101e"
+        ),
         Model(name: "Broadcom_bnxt_BCM57414_2x25G", vendor: "14e4", pfDeviceID: "16d7", vfDeviceID: "16dc"),
         Model(name: "Broadcom_bnxt_BCM75508_2x100G", vendor: "14e4", pfDeviceID: "1750", vfDeviceID: "1806"),
         Model(name: "Qlogic_qede_QL45000_50G", vendor: "1077", pfDeviceID: "1654", vfDeviceID: "1664"),

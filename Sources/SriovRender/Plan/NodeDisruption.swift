@@ -104,9 +104,10 @@ public enum DisruptionEstimate {
         var result = NodeDisruption()
         for change in self.changes(spec: spec, status: status.interfaces) {
             let label = change.name.isEmpty ? change.pciAddress : change.name
-            let wasConfigured = previousSpec?.interfaces.contains {
-                $0.pciAddress == change.pciAddress && !$0.externallyManaged
-            } ?? false
+            let wasConfigured =
+                previousSpec?.interfaces.contains {
+                    $0.pciAddress == change.pciAddress && !$0.externallyManaged
+                } ?? false
             if !change.isManaged {
                 // The daemon resets only PFs it configured (its per-PF file exists): the previous spec had them.
                 if change.currentVfs > 0, wasConfigured {
@@ -124,10 +125,14 @@ public enum DisruptionEstimate {
                 if change.changesVfCount { what.append("VF count \(change.currentVfs) → \(change.desiredVfs)") }
                 if change.raisesMTU { what.append("MTU \(change.currentMTU) → \(change.desiredMTU)") }
                 if change.changesESwitchMode {
-                    what.append("eSwitch mode \(PFChange.mode(change.currentESwitchMode)) → \(PFChange.mode(change.desiredESwitchMode))")
+                    what.append(
+                        "eSwitch mode \(PFChange.mode(change.currentESwitchMode)) → \(PFChange.mode(change.desiredESwitchMode))"
+                    )
                 }
                 if change.driverMismatches > 0 {
-                    what.append("\(change.driverMismatches) VF\(change.driverMismatches == 1 ? "" : "s") rebound to another driver")
+                    what.append(
+                        "\(change.driverMismatches) VF\(change.driverMismatches == 1 ? "" : "s") rebound to another driver"
+                    )
                 }
                 result.reasons.append("\(label): \(what.joined(separator: ", ")) while VFs exist (drain)")
             }
@@ -141,7 +146,8 @@ public enum DisruptionEstimate {
             }
         }
         if !isVirtual {
-            let hadVfio = previousSpec?.interfaces.contains { $0.vfGroups.contains { $0.deviceType == "vfio-pci" } } ?? false
+            let hadVfio =
+                previousSpec?.interfaces.contains { $0.vfGroups.contains { $0.deviceType == "vfio-pci" } } ?? false
             let hasVfio = spec.interfaces.contains { $0.vfGroups.contains { $0.deviceType == "vfio-pci" } }
             if hasVfio, !hadVfio {
                 result.reasons.append(
@@ -152,7 +158,9 @@ public enum DisruptionEstimate {
             let desiredRdma = spec.system?.rdmaMode ?? ""
             if !desiredRdma.isEmpty, currentRdma != desiredRdma {
                 result.needsReboot = true
-                result.reasons.append("RDMA mode \(currentRdma.isEmpty ? "unset" : currentRdma) → \(desiredRdma): kernel argument ib_core.netns_mode changes (reboot)")
+                result.reasons.append(
+                    "RDMA mode \(currentRdma.isEmpty ? "unset" : currentRdma) → \(desiredRdma): kernel argument ib_core.netns_mode changes (reboot)"
+                )
             }
         }
         if result.needsReboot { result.needsDrain = true }

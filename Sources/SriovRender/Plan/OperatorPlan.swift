@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 /// A label the operator sets on (or removes from) a node.
 public struct NodeLabelChange: Sendable, Hashable {
@@ -85,7 +85,11 @@ public struct OperatorPlan: Sendable {
             }
             var label = OperatorNames.devicePluginDisabled
             do {
-                let list = try dpRenderer.render(node: name, status: existing?.status.interfaces ?? [], matching: matching)
+                let list = try dpRenderer.render(
+                    node: name,
+                    status: existing?.status.interfaces ?? [],
+                    matching: matching
+                )
                 dpConfigs[name] = list
                 dpData[name] = list.json
                 if list.resourceList != nil { label = OperatorNames.devicePluginEnabled }
@@ -93,7 +97,9 @@ public struct OperatorPlan: Sendable {
                 renderErrors.append(error.description)
             }
             let previous = node.metadata.labels[OperatorNames.devicePluginLabel]
-            labels.append(NodeLabelChange(node: name, key: OperatorNames.devicePluginLabel, value: label, previous: previous))
+            labels.append(
+                NodeLabelChange(node: name, key: OperatorNames.devicePluginLabel, value: label, previous: previous)
+            )
             var labelled = node
             labelled.metadata.labels[OperatorNames.devicePluginLabel] = label
             nodes.append(labelled)
@@ -103,14 +109,22 @@ public struct OperatorPlan: Sendable {
             results.append(renderer.renderStale(state))
             if var node = snapshot.nodes.first(where: { $0.metadata.name == state.metadata.name }) {
                 let previous = node.metadata.labels.removeValue(forKey: OperatorNames.devicePluginLabel)
-                labels.append(NodeLabelChange(node: node.metadata.name, key: OperatorNames.devicePluginLabel, value: nil, previous: previous))
+                labels.append(
+                    NodeLabelChange(
+                        node: node.metadata.name,
+                        key: OperatorNames.devicePluginLabel,
+                        value: nil,
+                        previous: previous
+                    )
+                )
                 nodes.append(node)
             }
         }
 
         let networkRenderer = NetworkRenderer(
             options: options,
-            namespaces: snapshot.namespaces.isEmpty ? nil : Set(snapshot.namespaces.map(\.metadata.name) + [options.namespace]),
+            namespaces: snapshot.namespaces.isEmpty
+                ? nil : Set(snapshot.namespaces.map(\.metadata.name) + [options.namespace]),
             existing: Dictionary(
                 snapshot.networkAttachments.map { ($0.key, $0) },
                 uniquingKeysWith: { first, _ in first }
@@ -121,7 +135,8 @@ public struct OperatorPlan: Sendable {
         networks += snapshot.ibNetworks.map { networkRenderer.render($0) }
         networks += snapshot.ovsNetworks.map { networkRenderer.render($0) }
         // An invalid networkNamespace is an admission error too; the validator reports that one.
-        for network in networks where network.ready.status != "True" && network.ready.reason != "NetworkAttachmentDefinitionInvalid" {
+        for network in networks
+        where network.ready.status != "True" && network.ready.reason != "NetworkAttachmentDefinitionInvalid" {
             renderErrors.append("\(network.kind) \(network.key): \(network.ready.reason): \(network.ready.message)")
         }
 

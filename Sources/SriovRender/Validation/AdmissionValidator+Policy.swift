@@ -1,5 +1,5 @@
-public import SriovAPI
 import KubeCore
+public import SriovAPI
 
 extension AdmissionValidator {
     /// PCI vendor ids the webhook treats specially.

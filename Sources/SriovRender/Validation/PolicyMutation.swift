@@ -1,5 +1,5 @@
-public import SriovAPI
 import KubeCore
+public import SriovAPI
 
 extension SriovNetworkNodePolicy {
     /// The operator's mutating admission webhook: absent `priority` becomes 99, absent `isRdma` becomes

@@ -1,5 +1,5 @@
-public import SriovAPI
 public import KubeCore
+public import SriovAPI
 
 extension SriovNetworkNodePolicy {
     /// A policy in the operator namespace with the given basics; chain the builder methods for the rest,
@@ -50,13 +50,31 @@ extension SriovNetworkNodePolicy {
 extension SriovNetworkNodeState.InterfaceExt {
     /// Interfaces of upstream's test node N0 (api/v1/helper_test.go).
     public static let n0A = Self(
-        name: "ens803f0", pciAddress: "0000:86:00.0", vendor: "8086", deviceID: "158b", mtu: 1500, numVfs: 4, totalvfs: 64
+        name: "ens803f0",
+        pciAddress: "0000:86:00.0",
+        vendor: "8086",
+        deviceID: "158b",
+        mtu: 1500,
+        numVfs: 4,
+        totalvfs: 64
     )
     public static let n0B = Self(
-        name: "ens803f1", pciAddress: "0000:86:00.1", vendor: "8086", deviceID: "158b", mtu: 1500, numVfs: 4, totalvfs: 64
+        name: "ens803f1",
+        pciAddress: "0000:86:00.1",
+        vendor: "8086",
+        deviceID: "158b",
+        mtu: 1500,
+        numVfs: 4,
+        totalvfs: 64
     )
     public static let n0C = Self(
-        name: "ens803f2", pciAddress: "0000:86:00.2", vendor: "8086", deviceID: "1015", mtu: 1500, numVfs: 4, totalvfs: 64
+        name: "ens803f2",
+        pciAddress: "0000:86:00.2",
+        vendor: "8086",
+        deviceID: "1015",
+        mtu: 1500,
+        numVfs: 4,
+        totalvfs: 64
     )
 }
 

@@ -32,18 +32,56 @@ public struct SyntheticCluster: Sendable {
     static func interfaces(node: Int) -> [SriovNetworkNodeState.InterfaceExt] {
         let bus = String(0x3b + node % 64, radix: 16)
         return [
-            .init(name: "ens1f0", driver: "ice", pciAddress: "0000:\(bus):00.0", vendor: "8086", deviceID: "159b",
-                  mtu: 1500, linkType: "ETH", linkAdminState: "up", eSwitchMode: "legacy", totalvfs: 64,
-                  altNames: ["enp\(node)s0f0"]),
-            .init(name: "ens1f1", driver: "ice", pciAddress: "0000:\(bus):00.1", vendor: "8086", deviceID: "159b",
-                  mtu: 1500, linkType: "ETH", linkAdminState: "up", eSwitchMode: "legacy", totalvfs: 64,
-                  altNames: ["enp\(node)s0f1"]),
-            .init(name: "ens2f0np0", driver: "mlx5_core", pciAddress: "0000:\(bus):01.0", vendor: "15b3",
-                  deviceID: "101d", mtu: 1500, linkType: "ETH", linkAdminState: "up", eSwitchMode: "legacy",
-                  totalvfs: 16),
-            .init(name: "ens2f1np1", driver: "mlx5_core", pciAddress: "0000:\(bus):01.1", vendor: "15b3",
-                  deviceID: "101d", mtu: 1500, linkType: "ETH", linkAdminState: "up", eSwitchMode: "legacy",
-                  totalvfs: 16),
+            .init(
+                name: "ens1f0",
+                driver: "ice",
+                pciAddress: "0000:\(bus):00.0",
+                vendor: "8086",
+                deviceID: "159b",
+                mtu: 1500,
+                linkType: "ETH",
+                linkAdminState: "up",
+                eSwitchMode: "legacy",
+                totalvfs: 64,
+                altNames: ["enp\(node)s0f0"]
+            ),
+            .init(
+                name: "ens1f1",
+                driver: "ice",
+                pciAddress: "0000:\(bus):00.1",
+                vendor: "8086",
+                deviceID: "159b",
+                mtu: 1500,
+                linkType: "ETH",
+                linkAdminState: "up",
+                eSwitchMode: "legacy",
+                totalvfs: 64,
+                altNames: ["enp\(node)s0f1"]
+            ),
+            .init(
+                name: "ens2f0np0",
+                driver: "mlx5_core",
+                pciAddress: "0000:\(bus):01.0",
+                vendor: "15b3",
+                deviceID: "101d",
+                mtu: 1500,
+                linkType: "ETH",
+                linkAdminState: "up",
+                eSwitchMode: "legacy",
+                totalvfs: 16
+            ),
+            .init(
+                name: "ens2f1np1",
+                driver: "mlx5_core",
+                pciAddress: "0000:\(bus):01.1",
+                vendor: "15b3",
+                deviceID: "101d",
+                mtu: 1500,
+                linkType: "ETH",
+                linkAdminState: "up",
+                eSwitchMode: "legacy",
+                totalvfs: 16
+            ),
         ]
     }
 
