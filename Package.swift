@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -30,22 +31,32 @@ let package = Package(
             dependencies: ["SriovAPI", "KubeCore"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CNetlink"),
+        .target(
+            name: "SriovHost",
+            dependencies: [
+                "SriovAPI", "KubeCore", "CNetlink",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SriovCLI",
             dependencies: [
-                "KubeCore", "SriovAPI", "SriovRender",
+                "KubeCore", "SriovAPI", "SriovRender", "SriovHost",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SriovTestKit",
-            dependencies: ["KubeCore", "SriovAPI", "SriovRender"],
+            dependencies: ["KubeCore", "SriovAPI", "SriovRender", "SriovHost"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "SriovBenchmarks",
-            dependencies: ["KubeCore", "SriovAPI", "SriovRender", "SriovTestKit"],
+            dependencies: ["KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit"],
             path: "Benchmarks/SriovBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -64,6 +75,14 @@ let package = Package(
             name: "SriovRenderTests",
             dependencies: ["SriovRender", "SriovAPI", "KubeCore", "SriovTestKit"],
             resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SriovHostTests",
+            dependencies: [
+                "SriovHost", "SriovAPI", "KubeCore", "SriovTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,7 +15,9 @@ struct PlanCommandTests {
         #expect(result.stdout.contains("VFs 0-7     openshift.io/intel_dpdk"))
         #expect(result.stdout.contains("eSwitch legacy → switchdev"))
         #expect(result.stdout.contains("SriovNetwork telco-app/backend-net → NAD telco-app/backend-net (create)"))
-        #expect(result.stdout.contains("Summary: 3 NodeStates change, 1 node drain, 0 reboots, 5 NADs written, 0 errors"))
+        #expect(
+            result.stdout.contains("Summary: 3 NodeStates change, 1 node drain, 0 reboots, 5 NADs written, 0 errors")
+        )
         #expect(!result.stdout.contains("master-0"))
     }
 
@@ -55,10 +57,14 @@ struct PlanCommandTests {
         let items = try ManifestReader.parse(result.stdout, file: "plan.json")
         let configMap = try #require(items.first { $0.kind == "ConfigMap" }?.value)
         #expect(configMap["metadata"]?["name"] == "device-plugin-config")
-        #expect(configMap["data"]?["worker-2"]
-            == #"{"resourceList":[{"resourceName":"physnet1_dpdk","selectors":{"pciAddresses":["0000:00:05.0"],"IsRdma":false,"NeedVhostNet":false},"SelectorObj":null}]}"#)
-        #expect(configMap["data"]?["worker-1"]
-            == #"{"resourceList":[{"resourceName":"mlx_switchdev","selectors":{"vendors":["15b3"],"devices":["101e"],"pfNames":["ens2f0np0"],"linkTypes":["ether"],"IsRdma":true,"NeedVhostNet":false},"SelectorObj":null},{"resourceName":"mlx_vdpa","selectors":{"vendors":["15b3"],"pfNames":["ens2f1np1"],"IsRdma":false,"NeedVhostNet":false,"vdpaType":"vhost"},"SelectorObj":null}]}"#)
+        #expect(
+            configMap["data"]?["worker-2"]
+                == #"{"resourceList":[{"resourceName":"physnet1_dpdk","selectors":{"pciAddresses":["0000:00:05.0"],"IsRdma":false,"NeedVhostNet":false},"SelectorObj":null}]}"#
+        )
+        #expect(
+            configMap["data"]?["worker-1"]
+                == #"{"resourceList":[{"resourceName":"mlx_switchdev","selectors":{"vendors":["15b3"],"devices":["101e"],"pfNames":["ens2f0np0"],"linkTypes":["ether"],"IsRdma":true,"NeedVhostNet":false},"SelectorObj":null},{"resourceName":"mlx_vdpa","selectors":{"vendors":["15b3"],"pfNames":["ens2f1np1"],"IsRdma":false,"NeedVhostNet":false,"vdpaType":"vhost"},"SelectorObj":null}]}"#
+        )
     }
 
     @Test("NAMESPACE and RESOURCE_PREFIX come from the environment; flags win over it")
@@ -81,11 +87,18 @@ struct PlanCommandTests {
         let directory = try SriovBinary.examplesCopy()
         defer { try? FileManager.default.removeItem(at: directory) }
         let policy = directory.appendingPathComponent("policies/intel-dpdk.yaml")
-        let text = try String(contentsOf: policy, encoding: .utf8).replacingOccurrences(of: "numVfs: 16", with: "numVfs: 100")
+        let text = try String(contentsOf: policy, encoding: .utf8).replacingOccurrences(
+            of: "numVfs: 16",
+            with: "numVfs: 100"
+        )
         try text.write(to: policy, atomically: true, encoding: .utf8)
         let result = try SriovBinary.run(["plan", directory.path])
         #expect(result.status == 1)
-        #expect(result.stdout.contains("numVfs(100) in CR intel-dpdk exceed the maximum allowed value(64) interface(ens1f0)"))
+        #expect(
+            result.stdout.contains(
+                "numVfs(100) in CR intel-dpdk exceed the maximum allowed value(64) interface(ens1f0)"
+            )
+        )
         let json = try SriovBinary.run(["plan", "-o", "json", directory.path])
         #expect(json.status == 1)
         #expect(json.stderr.contains("numVfs(100)"))
@@ -105,9 +118,11 @@ struct PlanCommandTests {
         try text.write(to: policy, atomically: true, encoding: .utf8)
         let result = try SriovBinary.run(["validate", directory.path])
         #expect(result.status == 1)
-        #expect(result.stdout.contains(
-            #"intel-dpdk.yaml:17: SriovNetworkNodePolicy "intel-dpdk": spec.deviceType: Unsupported value: "vfio": supported values: "netdevice", "vfio-pci""#
-        ))
+        #expect(
+            result.stdout.contains(
+                #"intel-dpdk.yaml:17: SriovNetworkNodePolicy "intel-dpdk": spec.deviceType: Unsupported value: "vfio": supported values: "netdevice", "vfio-pci""#
+            )
+        )
     }
 
     @Test("unreadable input: unknown field, YAML syntax, missing path → exit 2 with file:line, nothing planned")
@@ -115,14 +130,19 @@ struct PlanCommandTests {
         let directory = try SriovBinary.examplesCopy()
         defer { try? FileManager.default.removeItem(at: directory) }
         let policy = directory.appendingPathComponent("policies/intel-ens1f1.yaml")
-        let text = try String(contentsOf: policy, encoding: .utf8).replacingOccurrences(of: "numVfs: 8", with: "numVF: 8")
+        let text = try String(contentsOf: policy, encoding: .utf8).replacingOccurrences(
+            of: "numVfs: 8",
+            with: "numVF: 8"
+        )
         try text.write(to: policy, atomically: true, encoding: .utf8)
         let unknown = try SriovBinary.run(["plan", directory.path])
         #expect(unknown.status == 2)
         #expect(unknown.stdout.isEmpty)
-        #expect(unknown.stderr.contains(
-            #"intel-ens1f1.yaml:11: SriovNetworkNodePolicy "intel-ens1f1": spec.numVF: unknown field, did you mean numVfs?"#
-        ))
+        #expect(
+            unknown.stderr.contains(
+                #"intel-ens1f1.yaml:11: SriovNetworkNodePolicy "intel-ens1f1": spec.numVF: unknown field, did you mean numVfs?"#
+            )
+        )
 
         try "kind: Node\nmetadata:\n  name: [broken\n".write(to: policy, atomically: true, encoding: .utf8)
         let syntax = try SriovBinary.run(["plan", directory.path])
@@ -147,6 +167,9 @@ struct PlanCommandTests {
             contentsOf: SriovBinary.packageRoot.appendingPathComponent("deploy/crds.yaml"),
             encoding: .utf8
         )
-        #expect(committed == result.stdout, "deploy/crds.yaml is stale: run `swift run sriov manifests crds > deploy/crds.yaml`")
+        #expect(
+            committed == result.stdout,
+            "deploy/crds.yaml is stale: run `swift run sriov manifests crds > deploy/crds.yaml`"
+        )
     }
 }
