@@ -83,6 +83,7 @@ let package = Package(
                 "SriovHost", "SriovAPI", "KubeCore", "SriovTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["PlatformFixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -43,5 +45,18 @@ enum StandardError {
 enum StandardOutput {
     static func write(_ text: String) {
         FileDescriptorWriter.write(text, to: 1)
+    }
+}
+
+/// Logging for the CLI: to stderr, level from `SRIOV_LOG_LEVEL` (default `warning`, so progress printed by
+/// the commands is not repeated; `info` shows one line per host change).
+enum LogSetup {
+    static func bootstrap() {
+        let level = Environment.get("SRIOV_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
 }

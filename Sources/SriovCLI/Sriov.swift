@@ -9,7 +9,10 @@ struct Sriov: ParsableCommand {
             Wire-compatible with k8snetworkplumbingwg/sriov-network-operator (group sriovnetwork.openshift.io/v1).
             Start with `sriov plan DIR` to see what the operator would do with your manifests.
             """,
-        subcommands: [PlanCommand.self, ValidateCommand.self, ManifestsCommand.self]
+        subcommands: [
+            PlanCommand.self, ValidateCommand.self, DiscoverCommand.self, ApplyCommand.self, ResetCommand.self,
+            SimulateCommand.self, ManifestsCommand.self,
+        ]
     )
 }
 

@@ -1,9 +1,18 @@
 #ifndef CNETLINK_H
 #define CNETLINK_H
-// Netlink structs and constants that Swift cannot import directly are exposed here (filled in by the
-// rtnetlink work); this header must stay includable on any Linux.
+// Netlink structs and constants that Swift cannot import directly are exposed here; this header must stay
+// includable on any Linux. Function-like macros (NLMSG_ALIGN, RTA_*, NLA_*) are not imported by Swift, so the
+// Swift side aligns by hand; the helper below covers what needs _GNU_SOURCE.
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
+#include <linux/genetlink.h>
+#include <linux/devlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+
+/// Moves the calling thread (only that thread) into the network namespace open at `fd`: `setns(fd, CLONE_NEWNET)`.
+/// Returns 0, or -1 with errno set.
+int cnetlink_setns_net(int fd);
+
 #endif

@@ -1,0 +1,60 @@
+public import SriovAPI
+
+/// Discovery on OpenStack/AWS VMs: each passthrough NIC becomes a "PF" with one VF (itself), and its
+/// `netFilter` comes from the platform's metadata by MAC (reference §5).
+///
+/// When the metadata cannot be read the NICs are still reported, without netFilter, and the problem is
+/// returned in ``Result/warnings`` (a malformed metadata document must not stop discovery).
+public struct VirtualDiscovery: Sendable {
+    public var base: HostDiscovery
+    /// Produces the PCI → netFilter mapping for the NICs found; throws when metadata is unavailable.
+    public var netFilters: @Sendable ([GuestNIC]) throws(HostError) -> PlatformNetFilters
+
+    public init(
+        base: HostDiscovery,
+        netFilters: @escaping @Sendable ([GuestNIC]) throws(HostError) -> PlatformNetFilters
+    ) {
+        self.base = base
+        self.netFilters = netFilters
+    }
+
+    public struct Result: Sendable {
+        public var interfaces: [SriovNetworkNodeState.InterfaceExt]
+        public var warnings: [String]
+    }
+
+    public func discover() throws(HostError) -> Result {
+        var plain = self.base
+        plain.supportedModels = nil  // no model filter on virtual platforms
+        let found = try plain.discover().interfaces
+        var warnings: [String] = []
+        var mapping = PlatformNetFilters()
+        do {
+            mapping = try self.netFilters(found.map { GuestNIC(pciAddress: $0.pciAddress, mac: $0.mac) })
+            warnings += mapping.warnings
+        } catch {
+            warnings.append("platform metadata unavailable, no netFilter reported: \(error)")
+        }
+        let interfaces = found.map { iface -> SriovNetworkNodeState.InterfaceExt in
+            var result = iface
+            result.netFilter = mapping.netFilters[iface.pciAddress] ?? ""
+            result.totalvfs = 1
+            result.numVfs = 1
+            result.eSwitchMode = ""
+            result.Vfs = [
+                SriovNetworkNodeState.VirtualFunction(
+                    name: iface.name,
+                    mac: iface.mac,
+                    driver: iface.driver,
+                    pciAddress: iface.pciAddress,
+                    vendor: iface.vendor,
+                    deviceID: iface.deviceID,
+                    mtu: iface.mtu,
+                    vfID: 0
+                )
+            ]
+            return result
+        }
+        return Result(interfaces: interfaces, warnings: warnings)
+    }
+}
