@@ -56,7 +56,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "SriovBenchmarks",
-            dependencies: ["KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit"],
+            dependencies: [
+                "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/SriovBenchmarks",
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,9 @@
 // Benchmarks for the render engine. Run with: swift run -c release sriov-bench [nodes] [policies]
 import Foundation
 import KubeCore
+import Logging
 import SriovAPI
+import SriovHost
 import SriovRender
 import SriovTestKit
 
@@ -81,4 +83,90 @@ _ = measure("admission validation of every policy against the cluster") {
         snapshot: cluster.snapshot
     )
     _ = validator.validateAll(cluster.snapshot)
+}
+
+// MARK: - Host: discovery and apply on a simulated host with 4 PFs × 64 VFs
+
+print("")
+print(
+    "host: simulated sysfs with 2 NICs × 2 ports (4 PFs), 64 VFs each, in \(FileManager.default.temporaryDirectory.path)"
+)
+let hostProfile = HostProfile(
+    name: "bench",
+    nics: (0..<2).map { n in
+        HostProfile.NIC(
+            vendor: "8086",
+            device: "159b",
+            vfDevice: "1889",
+            driver: "ice",
+            vfDriver: "iavf",
+            totalVfs: 64,
+            ports: (0..<2).map { p in
+                HostProfile.Port(pciAddress: "0000:\(n == 0 ? "3b" : "af"):00.\(p)", name: "ens\(n + 1)f\(p)")
+            }
+        )
+    },
+    cmdline: "BOOT_IMAGE=/vmlinuz intel_iommu=on iommu=pt"
+)
+let hostSpec = SriovNetworkNodeState.Spec(
+    interfaces: hostProfile.nics.flatMap(\.ports).map { port in
+        SriovNetworkNodeState.Interface(
+            pciAddress: port.pciAddress,
+            numVfs: 64,
+            name: port.name,
+            vfGroups: [
+                .init(resourceName: "dpdk", deviceType: "vfio-pci", vfRange: "0-31", policyName: "dpdk"),
+                .init(resourceName: "kernel", deviceType: "netdevice", vfRange: "32-63", policyName: "kernel"),
+            ]
+        )
+    }
+)
+
+func makeHost() throws -> (root: String, configurator: HostConfigurator, discovery: HostDiscovery) {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-bench-\(UUID().uuidString)").path
+    try SimulatedHost.create(profile: hostProfile, at: root)
+    let sysfs = try SimulatedSysFS(root: root)
+    let links = SimulatedLinkControl(sysfs: sysfs)
+    let discovery = HostDiscovery(sysfs: sysfs, links: links, driverRetries: 1, retryPause: .zero)
+    let configurator = HostConfigurator(
+        sysfs: sysfs,
+        links: links,
+        modules: SimulatedKernelModules(sysfs: sysfs),
+        discovery: discovery,
+        logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+    return (root, configurator, discovery)
+}
+
+do {
+    let applied = try makeHost()
+    defer { try? FileManager.default.removeItem(atPath: applied.root) }
+    try applied.configurator.apply(spec: hostSpec)
+    let status = try applied.discovery.discover().interfaces
+    print(
+        "workload: \(status.count) PFs, \(status.reduce(0) { $0 + $1.Vfs.count }) VFs (128 on vfio-pci, 128 with netdevs)"
+    )
+    _ = measure("discovery of 4 PFs × 64 VFs") {
+        _ = try? applied.discovery.discover()
+    }
+    _ = measure("drift check: plan on the configured host (0 steps)") {
+        let plan = try? applied.configurator.plan(spec: hostSpec)
+        precondition(plan?.steps.isEmpty == true)
+    }
+    var samples: [Double] = []
+    for _ in 0..<repetitions {
+        let fresh = try makeHost()
+        let start = ContinuousClock.now
+        try fresh.configurator.apply(spec: hostSpec)
+        let elapsed = ContinuousClock.now - start
+        samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        try? FileManager.default.removeItem(atPath: fresh.root)
+    }
+    samples.sort()
+    let label = "full apply: 0 → 4 × 64 VFs, drivers per group".padding(toLength: 58, withPad: " ", startingAt: 0)
+    print(
+        "\(label) median \(String(format: "%8.2f", samples[samples.count / 2])) ms   min \(String(format: "%8.2f", samples[0])) ms"
+    )
+} catch {
+    print("host benchmark failed: \(error)")
 }

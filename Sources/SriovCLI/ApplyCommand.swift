@@ -81,7 +81,7 @@ struct ApplyCommand: ParsableCommand {
             StandardError.write("error: \(error)")
             throw ExitCode(1)
         }
-        let configurator = HostConfigurator(
+        var configurator = HostConfigurator(
             sysfs: sysfs,
             links: links,
             modules: modules,
@@ -90,6 +90,16 @@ struct ApplyCommand: ParsableCommand {
             vfDeviceIDs: Array(Set(nics.models.map(\.vfDeviceID))).sorted(),
             isVirtual: self.host.isVirtual
         )
+        let host = self.host
+        configurator.discover = { () throws(HostError) in
+            do {
+                return try host.discover(discovery).interfaces
+            } catch let error as HostError {
+                throw error
+            } catch {
+                throw HostError(code: .io, message: "\(error)")
+            }
+        }
         try Self.run(configurator: configurator, spec: spec, status: status, dryRun: self.dryRun, what: "apply")
     }
 
@@ -104,7 +114,9 @@ struct ApplyCommand: ParsableCommand {
         }
         let name = self.nodeName ?? ProcessInfo.processInfo.hostName
         labels["kubernetes.io/hostname"] = labels["kubernetes.io/hostname"] ?? name
-        return Node(name: name, labels: labels)
+        // The admission rules recognise virtual nodes by their provider ID, as the operator does.
+        let providerID = self.host.isVirtual ? "\(self.host.resolvedPlatform):///\(name)" : ""
+        return Node(name: name, labels: labels, providerID: providerID)
     }
 
     /// Prints the plan, then (unless dry-run) applies it step by step.
@@ -168,7 +180,7 @@ struct ResetCommand: ParsableCommand {
         LogSetup.bootstrap()
         let (discovery, sysfs, links, modules) = try self.host.host()
         let (status, _) = try HostCommandErrors.catching { try self.host.discover(discovery) }
-        let configurator = HostConfigurator(
+        var configurator = HostConfigurator(
             sysfs: sysfs,
             links: links,
             modules: modules,
@@ -176,6 +188,16 @@ struct ResetCommand: ParsableCommand {
             logger: Logger(label: "sriov.reset"),
             isVirtual: self.host.isVirtual
         )
+        let host = self.host
+        configurator.discover = { () throws(HostError) in
+            do {
+                return try host.discover(discovery).interfaces
+            } catch let error as HostError {
+                throw error
+            } catch {
+                throw HostError(code: .io, message: "\(error)")
+            }
+        }
         try ApplyCommand.run(
             configurator: configurator,
             spec: SriovNetworkNodeState.Spec(),

@@ -74,7 +74,9 @@ struct HostOptions: ParsableArguments {
         let root = self.sysfsRoot
         let platform = self.resolvedPlatform
         let metadataURL = self.metadataURL
-        let virtual = VirtualDiscovery(base: discovery) { nics throws(HostError) in
+        let checkpoint = PlatformCheckpoint(path: (root == "/" ? "" : root) + "/tmp/sno-initial-node-state.json")
+        let virtual = VirtualDiscovery(base: discovery, checkpoint: (try? checkpoint.load()) ?? nil) {
+            nics throws(HostError) in
             if platform == "aws" {
                 let service = AWSMetadataService(baseURL: metadataURL)
                 return PlatformNetFilters(aws: try service.fetchMetadata(), nics: nics)

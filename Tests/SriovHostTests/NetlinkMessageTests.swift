@@ -201,7 +201,8 @@ struct NetlinkMessageTests {
     @Test(
         "invalid MAC strings are refused with the value in the message",
         arguments: [
-            "", "02:00:00:00:00", "02:00:00:00:00:00:00", "02-00-00-00-00-01", "0g:00:00:00:00:01", "2:0:0:0:0:1", "+f:00:00:00:00:01",
+            "", "02:00:00:00:00", "02:00:00:00:00:00:00", "02-00-00-00-00-01", "0g:00:00:00:00:01", "2:0:0:0:0:1",
+            "+f:00:00:00:00:01",
         ]
     )
     func invalidMACs(mac: String) {

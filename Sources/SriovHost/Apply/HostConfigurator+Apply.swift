@@ -17,9 +17,9 @@ extension HostConfigurator {
         spec: SriovNetworkNodeState.Spec,
         onStep: (HostStep) -> Void = { _ in }
     ) throws(HostError) -> Plan {
-        let status = try self.discovery.discover().interfaces
+        let status = try self.discover()
         let plan = try self.plan(spec: spec, status: status)
-        if !plan.steps.isEmpty, !self.isVirtual {
+        if !plan.steps.isEmpty {
             // Remember the host as it was before we first changed it, for later resets.
             _ = try self.checkpoint.saveIfAbsent(status)
         }
@@ -33,10 +33,17 @@ extension HostConfigurator {
             } catch {
                 var failed = error
                 if failed.step == nil { failed.step = step.description }
-                if let pf = step.configuredPF, !self.isVirtual {
+                if let pf = step.configuredPF {
                     do {
-                        try self.run(.setNumVfs(pf: pf, name: "", count: 0))
-                        failed.message += "; \(pf) was reset to 0 VFs"
+                        if self.isVirtual {
+                            // A passthrough device goes back to its kernel driver.
+                            try self.unbind(pf)
+                            try self.bindDefaultDriver(pf)
+                            failed.message += "; \(pf) was given back to its default driver"
+                        } else {
+                            try self.run(.setNumVfs(pf: pf, name: "", count: 0))
+                            failed.message += "; \(pf) was reset to 0 VFs"
+                        }
                     } catch {
                         failed.message += "; resetting \(pf) failed too: \(error)"
                     }
@@ -87,6 +94,8 @@ extension HostConfigurator {
     }
 
     func vfs(of pf: PCIAddress) -> [VF] {
+        // A passthrough device in a VM is its own (single) VF.
+        if self.isVirtual { return [VF(index: 0, address: pf)] }
         let names = (try? self.sysfs.list(pf.sysfsPath)) ?? []
         return names.compactMap { name -> VF? in
             guard name.hasPrefix("virtfn"), let index = Int(name.dropFirst(6)),

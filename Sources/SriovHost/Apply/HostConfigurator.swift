@@ -12,7 +12,8 @@ public struct HostConfigurator: Sendable {
     public var sysfs: any SysFS
     public var links: any LinkControl
     public var modules: any KernelModules
-    public var discovery: HostDiscovery
+    /// Reads the host's current state (``HostDiscovery`` on bare metal, ``VirtualDiscovery`` on VMs).
+    public var discover: @Sendable () throws(HostError) -> [SriovNetworkNodeState.InterfaceExt]
     public var logger: Logger
     /// VF ids per PF device id for the udev rule (`ATTRS{device}`); the supported-NIC table's VF ids.
     public var vfDeviceIDs: [String]
@@ -33,7 +34,7 @@ public struct HostConfigurator: Sendable {
         self.sysfs = sysfs
         self.links = links
         self.modules = modules
-        self.discovery = discovery
+        self.discover = { () throws(HostError) in try discovery.discover().interfaces }
         self.logger = logger
         self.vfDeviceIDs = vfDeviceIDs
         self.isVirtual = isVirtual
@@ -51,7 +52,7 @@ public struct HostConfigurator: Sendable {
     /// - Throws: ``HostError`` when the spec cannot be applied at all (malformed PCI address, PF not on
     ///   this host, more VFs than `sriov_totalvfs`, an externally managed PF that does not match).
     public func plan(spec: SriovNetworkNodeState.Spec) throws(HostError) -> Plan {
-        let status = try self.discovery.discover().interfaces
+        let status = try self.discover()
         return try self.plan(spec: spec, status: status)
     }
 
@@ -106,7 +107,8 @@ public struct HostConfigurator: Sendable {
                 if record != wanted { steps.append(.saveAppliedState(pf: pf, interface: wanted)) }
                 continue
             }
-            if current.numVfs > 0, !wanted.externallyManaged {
+            // Virtual nodes only drain to reset a device (upstream's virtual plugin).
+            if current.numVfs > 0, !wanted.externallyManaged, !self.isVirtual {
                 disruption.needsDrain = true
                 disruption.reasons.append("\(current.name): \(differences.joined(separator: ", ")) while VFs exist")
             }
@@ -128,7 +130,9 @@ public struct HostConfigurator: Sendable {
             if current.numVfs > 0 {
                 disruption.needsDrain = true
                 disruption.reasons.append(
-                    "\(current.name): no longer in the spec; its \(current.numVfs) VFs are removed"
+                    self.isVirtual
+                        ? "\(current.name): no longer in the spec; it goes back to its kernel driver"
+                        : "\(current.name): no longer in the spec; its \(current.numVfs) VF\(current.numVfs == 1 ? "" : "s") are removed"
                 )
             }
         }
@@ -240,7 +244,9 @@ public struct HostConfigurator: Sendable {
             steps.append(.removeFile(path: "/etc/udev/rules.d/\(rule)"))
         }
         if self.isVirtual {
-            steps.append(.bindUngroupedVFs(pf: pf, name: current.name))
+            // Upstream's virtual reset: back to the default (kernel) driver.
+            let group = SriovNetworkNodeState.VfGroup(deviceType: "netdevice", vfRange: "0-0")
+            steps.append(.configureVFs(pf: pf, name: current.name, group: group))
         } else if current.numVfs > 0 {
             if DriftCheck.mode(current.eSwitchMode) != "legacy" {
                 steps.append(.unbindVFs(pf: pf, name: current.name))

@@ -34,7 +34,7 @@ public enum HostStep: Sendable, Hashable, CustomStringConvertible {
             if group.mtu > 0 { text += ", MTU \(group.mtu)" }
             if group.isRdma { text += ", RDMA" }
             if !group.vdpaType.isEmpty { text += ", vDPA \(group.vdpaType)" }
-            return text + " (resource \(group.resourceName))"
+            return group.resourceName.isEmpty ? text : text + " (resource \(group.resourceName))"
         case .bindUngroupedVFs(let pf, let name):
             return "\(Self.label(pf, name)): bind VFs without a driver to the default driver"
         case .setLinkUp(let pf, let name): return "\(Self.label(pf, name)): set link up"

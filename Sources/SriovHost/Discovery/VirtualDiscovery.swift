@@ -10,11 +10,17 @@ public struct VirtualDiscovery: Sendable {
     /// Produces the PCI → netFilter mapping for the NICs found; throws when metadata is unavailable.
     public var netFilters: @Sendable ([GuestNIC]) throws(HostError) -> PlatformNetFilters
 
+    /// The status saved before the first change (``PlatformCheckpoint``): a device bound to vfio-pci has
+    /// no netdev and no readable MAC any more, so it is reported from here, with its current driver.
+    public var checkpoint: [SriovNetworkNodeState.InterfaceExt]?
+
     public init(
         base: HostDiscovery,
+        checkpoint: [SriovNetworkNodeState.InterfaceExt]? = nil,
         netFilters: @escaping @Sendable ([GuestNIC]) throws(HostError) -> PlatformNetFilters
     ) {
         self.base = base
+        self.checkpoint = checkpoint
         self.netFilters = netFilters
     }
 
@@ -26,7 +32,17 @@ public struct VirtualDiscovery: Sendable {
     public func discover() throws(HostError) -> Result {
         var plain = self.base
         plain.supportedModels = nil  // no model filter on virtual platforms
-        let found = try plain.discover().interfaces
+        var found = try plain.discover().interfaces
+        for saved in self.checkpoint ?? [] where !found.contains(where: { $0.pciAddress == saved.pciAddress }) {
+            guard let address = try? PCIAddress(saved.pciAddress), plain.sysfs.exists(address.sysfsPath) else {
+                continue
+            }
+            var restored = saved
+            restored.driver = (try? plain.sysfs.linkBasename(address.sysfsPath + "/driver")) ?? ""
+            restored.netFilter = ""
+            found.append(restored)
+        }
+        found.sort { $0.pciAddress < $1.pciAddress }
         var warnings: [String] = []
         var mapping = PlatformNetFilters()
         do {
@@ -35,9 +51,10 @@ public struct VirtualDiscovery: Sendable {
         } catch {
             warnings.append("platform metadata unavailable, no netFilter reported: \(error)")
         }
+        let saved = PlatformNetFilters(checkpoint: self.checkpoint ?? [])
         let interfaces = found.map { iface -> SriovNetworkNodeState.InterfaceExt in
             var result = iface
-            result.netFilter = mapping.netFilters[iface.pciAddress] ?? ""
+            result.netFilter = mapping.netFilters[iface.pciAddress] ?? saved.netFilters[iface.pciAddress] ?? ""
             result.totalvfs = 1
             result.numVfs = 1
             result.eSwitchMode = ""

@@ -21,7 +21,8 @@ public enum NetlinkNamespace {
     public static func run<T>(inNamespaceAt path: String, _ body: () throws -> T) throws -> T {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw HostError.system("open network namespace", path: path, errno: errno)
+            let error = errno
+            throw HostError.system("open network namespace", path: path, errno: error)
         }
         defer { close(fd) }
 
@@ -29,7 +30,8 @@ public enum NetlinkNamespace {
         try withoutActuallyEscaping(body) { body throws(HostError) in
             try Self.runOnNewThread {
                 guard cnetlink_setns_net(fd) == 0 else {
-                    outcome = .failure(HostError.system("enter network namespace", path: path, errno: errno))
+                    let error = errno
+                    outcome = .failure(HostError.system("enter network namespace", path: path, errno: error))
                     return
                 }
                 outcome = Result { try body() }

@@ -14,7 +14,8 @@ struct NetlinkSocket: ~Copyable {
     init(family: Int32, receiveTimeout: Duration) throws(HostError) {
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), family)
         guard fd >= 0 else {
-            throw HostError.system("open netlink socket (protocol \(family))", errno: errno)
+            let error = errno
+            throw HostError.system("open netlink socket (protocol \(family))", errno: error)
         }
         do throws(HostError) {
             try Self.configure(fd, family: family, receiveTimeout: receiveTimeout)
@@ -34,7 +35,8 @@ struct NetlinkSocket: ~Copyable {
         let (seconds, attoseconds) = receiveTimeout.components
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
-            throw HostError.system("set receive timeout on netlink socket", errno: errno)
+            let error = errno
+            throw HostError.system("set receive timeout on netlink socket", errno: error)
         }
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
@@ -44,7 +46,8 @@ struct NetlinkSocket: ~Copyable {
             }
         }
         guard bound == 0 else {
-            throw HostError.system("bind netlink socket (protocol \(family))", errno: errno)
+            let error = errno
+            throw HostError.system("bind netlink socket (protocol \(family))", errno: error)
         }
     }
 
@@ -120,9 +123,10 @@ struct NetlinkSocket: ~Copyable {
                     }
                 }
             }
+            let error = errno
             if sent == request.count { return }
-            if sent < 0 && errno == EINTR { continue }
-            if sent < 0 { throw HostError.system("\(operation): send netlink request", errno: errno) }
+            if sent < 0 && error == EINTR { continue }
+            if sent < 0 { throw HostError.system("\(operation): send netlink request", errno: error) }
             throw HostError(code: .netlink, message: "\(operation): sent \(sent) of \(request.count) bytes")
         }
     }
@@ -148,8 +152,9 @@ struct NetlinkSocket: ~Copyable {
             var buffer = [UInt8](repeating: 0, count: max(size, 1))
             let received = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
             if received < 0 {
-                if errno == EINTR { continue }
-                throw HostError.system("\(operation): receive netlink reply", errno: errno)
+                let error = errno
+                if error == EINTR { continue }
+                throw HostError.system("\(operation): receive netlink reply", errno: error)
             }
             guard received > 0 else {
                 throw HostError(code: .netlink, message: "\(operation): empty netlink datagram")

@@ -45,7 +45,8 @@ enum NetlinkValidation {
         guard parts.count == 6, bytes.count == 6 else {
             throw HostError(
                 code: .invalidArgument,
-                message: "invalid \(role) \(mac.debugDescription): expected six colon-separated hex octets like 02:00:00:00:00:01"
+                message: "invalid \(role) \(mac.debugDescription): "
+                    + "expected six colon-separated hex octets like 02:00:00:00:00:01"
             )
         }
         return bytes
@@ -63,7 +64,8 @@ enum NetlinkValidation {
         guard valid else {
             throw HostError(
                 code: .invalidArgument,
-                message: "invalid PCI address \(address.debugDescription): expected domain:bus:device.function like 0000:3b:00.0"
+                message: "invalid PCI address \(address.debugDescription): "
+                    + "expected domain:bus:device.function like 0000:3b:00.0"
             )
         }
         return lower

@@ -56,7 +56,8 @@ extension RTNetlink {
                 NetlinkMessage.getFamily(named: NetlinkMessage.devlinkFamilyName, seq: Self.nextSequence()),
                 operation: "\(operation): resolve generic netlink family devlink"
             )
-        } catch  where error.errno == ENOENT {
+        } catch {
+            guard error.errno == ENOENT else { throw error }
             throw HostError(
                 code: .unsupported,
                 message: "\(operation): devlink is not available (no generic netlink family \"devlink\" in this kernel)"
@@ -77,7 +78,8 @@ extension RTNetlink {
     ) throws(HostError) -> [NetlinkReplyMessage] {
         do throws(HostError) {
             return try socket.transact(request, operation: operation)
-        } catch  where error.errno == ENODEV {
+        } catch {
+            guard error.errno == ENODEV else { throw error }
             throw HostError(
                 code: .notFound,
                 message: "\(operation): no devlink device pci/\(address)",

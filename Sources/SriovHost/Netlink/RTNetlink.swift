@@ -12,7 +12,8 @@ import Glibc
 /// the call (wrap calls in ``NetlinkNamespace/run(inNamespaceAt:_:)`` to work in another one). A call that changes
 /// a link first looks the name up (`RTM_GETLINK`) and then sends one `RTM_NEWLINK` by interface index with
 /// `NLM_F_ACK`, reading until the kernel's acknowledgement; a kernel error becomes a ``HostError`` carrying the
-/// errno and naming the operation, link and value, e.g. `set MTU 70000 on link veth0 (Invalid argument, errno 22)`.
+/// errno and naming the operation, link and value, plus the kernel's own explanation when it gives one, e.g.
+/// `set MTU 70000 on link veth0: kernel says "mtu greater than device maximum" (Invalid argument, errno 22)`.
 ///
 /// Calls block the calling thread (netlink requests are processed synchronously by the kernel, so this is short);
 /// from async code, run them off the cooperative pool as the style guide asks of all blocking host calls.
@@ -78,7 +79,8 @@ public final class RTNetlink: Netlink {
         let replies: [NetlinkReplyMessage]
         do throws(HostError) {
             replies = try socket.transact(request, operation: operation)
-        } catch  where error.errno == ENODEV {
+        } catch {
+            guard error.errno == ENODEV else { throw error }
             throw HostError(code: .notFound, message: "\(operation): no link named \"\(name)\"", errno: ENODEV)
         }
         guard let reply = replies.first(where: { $0.type == UInt16(RTM_NEWLINK) }) else {
@@ -142,7 +144,8 @@ public final class RTNetlink: Netlink {
         }
         let fd = open(namespacePath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw HostError.system("move link \(link): open network namespace", path: namespacePath, errno: errno)
+            let error = errno
+            throw HostError.system("move link \(link): open network namespace", path: namespacePath, errno: error)
         }
         defer { close(fd) }
         try self.change(operation, link: link) { (index, seq) throws(HostError) in

@@ -169,10 +169,30 @@ public struct SimulatedSysFS: SysFS {
         if self.currentDriver(device) != nil {
             throw HostError.system("write \(device.rawValue.debugDescription) failed", path: path, errno: EBUSY)
         }
-        if driver == "vfio-pci", !self.files.exists(device.sysfsPath + "/iommu_group") {
+        // Without an IOMMU group vfio-pci only binds in no-IOMMU mode (vfio enable_unsafe_noiommu_mode=1).
+        let noIOMMU = self.files.readIfPresent("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
+        if driver == "vfio-pci", !self.files.exists(device.sysfsPath + "/iommu_group"), noIOMMU != "1", noIOMMU != "Y" {
             throw HostError.system("write \(device.rawValue.debugDescription) failed", path: path, errno: EINVAL)
         }
         try self.files.symlink(device.sysfsPath + "/driver", to: "../../drivers/\(driver)")
+        if Self.isNetworkDriver(driver), let (nicIndex, portIndex, nic) = self.nic(of: device) {
+            // A PF (or passthrough device) back on its kernel driver gets its netdev again.
+            let port = nic.ports[portIndex]
+            if !port.name.isEmpty {
+                try self.createNetdev(
+                    name: port.name,
+                    device: device,
+                    mac: port.mac.isEmpty ? SimulatedHost.mac(nic: nicIndex, port: portIndex, vf: nil) : port.mac,
+                    mtu: port.mtu > 0 ? port.mtu : 1500,
+                    nic: nic,
+                    portName: "p\(portIndex)",
+                    switchID: nic.switchdev ? SimulatedHost.switchID(nic: nicIndex) : "",
+                    altNames: port.altNames,
+                    up: true
+                )
+            }
+            return
+        }
         guard Self.isNetworkDriver(driver), let physfn = try? self.files.linkBasename(device.sysfsPath + "/physfn"),
             let pf = try? PCIAddress(physfn), let (_, portIndex, nic) = self.nic(of: pf)
         else { return }
@@ -240,9 +260,16 @@ public struct SimulatedSysFS: SysFS {
             try self.bind(device, driver: override, path: "/sys/bus/pci/drivers/\(override)/bind")
             return
         }
-        guard let physfn = try? self.files.linkBasename(device.sysfsPath + "/physfn"),
-            let pf = try? PCIAddress(physfn), let (_, _, nic) = self.nic(of: pf), !nic.vfDriver.isEmpty
-        else { return }
+        guard let physfn = try? self.files.linkBasename(device.sysfsPath + "/physfn") else {
+            // A PF (or a passthrough device in a VM): its own driver.
+            if let (_, _, nic) = self.nic(of: device) {
+                try self.bind(device, driver: nic.driver, path: "/sys/bus/pci/drivers/\(nic.driver)/bind")
+            }
+            return
+        }
+        guard let pf = try? PCIAddress(physfn), let (_, _, nic) = self.nic(of: pf), !nic.vfDriver.isEmpty else {
+            return
+        }
         try self.bind(device, driver: nic.vfDriver, path: "/sys/bus/pci/drivers/\(nic.vfDriver)/bind")
     }
 
