@@ -81,7 +81,13 @@ public struct HostDiscovery: Sendable {
     /// The PF's netdev: the only one, or (switchdev: PF and representors share the device) the one with a
     /// switch id and a `p<N>` port name.
     func primaryNetdev(of device: PCIAddress) -> InterfaceName? {
-        let names = (try? self.sysfs.list(device.sysfsPath + "/net")) ?? []
+        var names = (try? self.sysfs.list(device.sysfsPath + "/net")) ?? []
+        if names.isEmpty {
+            // virtio-net: the netdev hangs off the virtio device, `<pci>/virtio<N>/net/<if>`.
+            for child in (try? self.sysfs.list(device.sysfsPath)) ?? [] where child.hasPrefix("virtio") {
+                names += (try? self.sysfs.list(device.sysfsPath + "/\(child)/net")) ?? []
+            }
+        }
         if names.count == 1 { return try? InterfaceName(names[0]) }
         for name in names {
             let base = device.sysfsPath + "/net/\(name)"
