@@ -51,8 +51,8 @@ enum StandardOutput {
 /// Logging for the CLI: to stderr, level from `SRIOV_LOG_LEVEL` (default `warning`, so progress printed by
 /// the commands is not repeated; `info` shows one line per host change).
 enum LogSetup {
-    static func bootstrap() {
-        let level = Environment.get("SRIOV_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+    static func bootstrap(defaultLevel: Logger.Level = .warning) {
+        let level = Environment.get("SRIOV_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KubeCore
 import SriovRender
 
@@ -6,12 +7,22 @@ struct ManifestsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manifests",
         abstract: "Print deployment manifests (for `kubectl apply -f -`).",
-        discussion: "crds: the seven CustomResourceDefinitions of sriovnetwork.openshift.io/v1."
+        discussion: """
+            crds: the seven CustomResourceDefinitions of sriovnetwork.openshift.io/v1.
+            operator: Namespace, ServiceAccounts, least-privilege RBAC and the operator Deployment.
+            all: CRDs, then the operator, then the default SriovOperatorConfig;             `sriov manifests all | kubectl apply -f -` installs it (run it twice, or wait for the CRDs to be             Established, before the SriovOperatorConfig is accepted).
+            """
     )
 
     enum Set: String, ExpressibleByArgument, CaseIterable {
         case crds
+        case `operator`
+        case all
     }
+
+    @OptionGroup var operatorOptions: OperatorOptions
+
+    @Option(help: "Image of the sriov binary (env SRIOV_IMAGE).") var image: String?
 
     @Argument(help: "Which manifests: \(Set.allCases.map(\.rawValue).joined(separator: ", ")).")
     var set: Set = .crds
@@ -20,9 +31,15 @@ struct ManifestsCommand: ParsableCommand {
     var output: OutputFormat = .yaml
 
     func run() throws {
+        var settings = (try? ImageSettings(environment: ProcessInfo.processInfo.environment)) ?? ImageSettings()
+        if let image = self.image { settings.image = image }
+        let namespace = self.operatorOptions.resolvedNamespace
+        let prefix = self.operatorOptions.resolvedResourcePrefix
         let objects: [JSONValue]
         switch self.set {
         case .crds: objects = CustomResourceDefinitions.all
+        case .operator: objects = OperatorManifests.operatorDeployment(namespace: namespace, resourcePrefix: prefix, image: settings)
+        case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
         }
         switch self.output {
         case .json:

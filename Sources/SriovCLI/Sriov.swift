@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Sriov: ParsableCommand {
+struct Sriov: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sriov",
         abstract: "SR-IOV network operator: plan, validate and run SR-IOV networking for Kubernetes.",
@@ -11,7 +11,7 @@ struct Sriov: ParsableCommand {
             """,
         subcommands: [
             PlanCommand.self, ValidateCommand.self, DiscoverCommand.self, ApplyCommand.self, ResetCommand.self,
-            SimulateCommand.self, ManifestsCommand.self,
+            SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self,
         ]
     )
 }

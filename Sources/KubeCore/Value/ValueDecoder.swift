@@ -7,10 +7,14 @@
 /// - **No type coercion**: `numVfs: "8"` is a type error, as the API server's structural schema says.
 /// - Every error carries the full field path (`spec.nicSelector.pfNames[1]`).
 public struct ValueDecoder: Sendable {
-    public init() {}
+    /// False for objects served by an API server: fields this version does not model are ignored there
+    /// (a newer server may add them), while user manifests are checked strictly.
+    public var rejectsUnknownFields: Bool
+
+    public init(rejectsUnknownFields: Bool = true) { self.rejectsUnknownFields = rejectsUnknownFields }
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws(ValueDecodingError) -> T {
-        let decoder = ValueDecoderImpl(value: value, codingPath: [])
+        let decoder = ValueDecoderImpl(value: value, codingPath: [], strict: self.rejectsUnknownFields)
         do {
             return try decoder.decodeChecked(type)
         } catch let error as ValueDecodingError {
@@ -99,10 +103,12 @@ final class ValueDecoderImpl: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// Keys the decoded type asked for; whatever else the object holds is unknown.
     var accessedKeys: Set<String> = []
+    let strict: Bool
 
-    init(value: JSONValue, codingPath: [any CodingKey]) {
+    init(value: JSONValue, codingPath: [any CodingKey], strict: Bool = true) {
         self.value = value
         self.codingPath = codingPath
+        self.strict = strict
     }
 
     func error(_ reason: ValueDecodingError.Reason, key: (any CodingKey)? = nil) -> ValueDecodingError {
@@ -115,7 +121,7 @@ final class ValueDecoderImpl: Decoder {
     func decodeChecked<T: Decodable>(_ type: T.Type) throws -> T {
         if let primitive = try self.decodePrimitive(type) { return primitive }
         let result = try T(from: self)
-        if case .object(let object) = self.value, !(T.self is any LenientDecodable.Type),
+        if self.strict, case .object(let object) = self.value, !(T.self is any LenientDecodable.Type),
             !(T.self is JSONValue.Type), !(T.self is JSONObject.Type)
         {
             for key in object.keys where !self.accessedKeys.contains(key) {
@@ -202,7 +208,7 @@ final class ValueDecoderImpl: Decoder {
                 }
                 throw self.decoder.error(.missingField, key: key)
             }
-            return ValueDecoderImpl(value: value, codingPath: self.codingPath + [key])
+            return ValueDecoderImpl(value: value, codingPath: self.codingPath + [key], strict: self.decoder.strict)
         }
 
         func decodeNil(forKey key: Key) throws -> Bool {
@@ -218,7 +224,8 @@ final class ValueDecoderImpl: Decoder {
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             self.decoder.accessedKeys.insert(key.stringValue)
             guard let value = self.object[key.stringValue], value != .null else { return nil }
-            return try ValueDecoderImpl(value: value, codingPath: self.codingPath + [key]).decodeChecked(type)
+            return try ValueDecoderImpl(value: value, codingPath: self.codingPath + [key], strict: self.decoder.strict)
+                .decodeChecked(type)
         }
 
         func nestedContainer<NestedKey: CodingKey>(
@@ -250,7 +257,8 @@ final class ValueDecoderImpl: Decoder {
             }
             let child = ValueDecoderImpl(
                 value: self.items[self.currentIndex],
-                codingPath: self.codingPath + [AnyKey(index: self.currentIndex)]
+                codingPath: self.codingPath + [AnyKey(index: self.currentIndex)],
+                strict: self.decoder.strict
             )
             self.currentIndex += 1
             return child
@@ -284,7 +292,7 @@ final class ValueDecoderImpl: Decoder {
         var codingPath: [any CodingKey] { self.decoder.codingPath }
         func decodeNil() -> Bool { self.decoder.value == .null }
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            let inner = ValueDecoderImpl(value: self.decoder.value, codingPath: self.codingPath)
+            let inner = ValueDecoderImpl(value: self.decoder.value, codingPath: self.codingPath, strict: self.decoder.strict)
             let result = try inner.decodeChecked(type)
             self.decoder.accessedKeys.formUnion(inner.accessedKeys)
             return result

@@ -1,0 +1,77 @@
+public import KubeCore
+
+/// One HTTP request to the API server.
+public struct KubeRequest: Sendable {
+    public var method: String
+    /// Path without query, e.g. `/apis/sriovnetwork.openshift.io/v1/namespaces/ns/sriovnetworks/net`.
+    public var path: String
+    public var query: [(name: String, value: String)]
+    public var body: [UInt8]?
+    public var contentType: String?
+    /// For error messages: `get sriovnetworks ns/net`.
+    public var verb: String
+    public var resource: String
+
+    public init(
+        method: String,
+        path: String,
+        query: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        contentType: String? = nil,
+        verb: String,
+        resource: String
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.contentType = contentType
+        self.verb = verb
+        self.resource = resource
+    }
+
+    /// `path?k=v&…` with percent-encoding.
+    public var target: String {
+        guard !self.query.isEmpty else { return self.path }
+        return self.path + "?" + self.query.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"):
+                out.append(Character(UnicodeScalar(byte)))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}
+
+/// The server's answer.
+public struct KubeResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var retryAfter: Int?
+
+    public init(status: Int, body: [UInt8], retryAfter: Int? = nil) {
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+}
+
+/// Carries requests to an API server. ``HTTPKubeTransport`` speaks HTTPS (or HTTP) with AsyncHTTPClient;
+/// tests can put anything behind it.
+public protocol KubeTransport: Sendable {
+    func send(_ request: KubeRequest) async throws -> KubeResponse
+    /// Streams the response body line by line (watch). A non-2xx status throws ``KubeError`` before
+    /// the first line. The stream ends when the server closes it; `idleTimeout` without any byte fails it.
+    func lines(_ request: KubeRequest, idleTimeout: Duration) async throws -> AsyncThrowingStream<[UInt8], any Error>
+    func shutdown() async throws
+}
