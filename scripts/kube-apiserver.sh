@@ -358,6 +358,17 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# Closes every inherited file descriptor above 2 in the current (sub)shell. The servers and the watchdog must not keep
+# the caller's descriptors open: Foundation's Process on Linux, for one, waits until a socket it gives the child is
+# closed by every process that inherited it, so a server holding it would make `start` look like it never ends.
+close_inherited_fds() {
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd="${fd##*/}"
+        if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
 # Quotes a value for a POSIX shell (DIR/env is meant to be sourced).
 shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -489,11 +500,11 @@ cmd_start() {
     local url="https://127.0.0.1:$api_port" p="$dir/pki"
     mkdir -p "$dir/etcd" "$dir/apiserver-certs"
 
-    # setsid + redirections: the servers outlive this script and hold none of its pipes open.
-    setsid "$etcd_bin" --name local --data-dir "$dir/etcd" \
+    # setsid, redirections and close_inherited_fds: the servers outlive this script and hold none of its descriptors.
+    (close_inherited_fds && exec setsid "$etcd_bin" --name local --data-dir "$dir/etcd" \
         --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
         --listen-peer-urls "$peer_url" --initial-advertise-peer-urls "$peer_url" \
-        --initial-cluster "local=$peer_url" --initial-cluster-state new \
+        --initial-cluster "local=$peer_url" --initial-cluster-state new --logger=zap) \
         </dev/null >"$dir/etcd.log" 2>&1 &
     echo $! >"$dir/etcd.pid"
 
@@ -515,17 +526,18 @@ cmd_start() {
     local extra=()
     # shellcheck disable=SC2206 # split on whitespace on purpose
     [ -z "${SRIOV_KUBE_APISERVER_ARGS:-}" ] || extra=(${SRIOV_KUBE_APISERVER_ARGS})
-    setsid "$APISERVER" \
+    (close_inherited_fds && exec setsid "$APISERVER" \
         --etcd-servers="$etcd_url" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
         --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
         --client-ca-file="$p/ca.crt" --token-auth-file="$p/tokens.csv" \
         --authorization-mode=RBAC \
+        --allow-privileged=true \
         --service-account-issuer=https://kubernetes.default.svc.cluster.local \
         --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
         --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none \
         --cert-dir="$dir/apiserver-certs" --profiling=false --logtostderr=true --v=1 \
-        "${extra[@]}" \
+        "${extra[@]}") \
         </dev/null >"$dir/kube-apiserver.log" 2>&1 &
     echo $! >"$dir/kube-apiserver.pid"
 
@@ -559,8 +571,8 @@ cmd_start() {
     } >"$dir/env"
 
     if [ -n "${SRIOV_KUBE_OWNER_PID:-}" ]; then
-        setsid bash "$SCRIPT_PATH" _watchdog "$dir" "$SRIOV_KUBE_OWNER_PID" "${SRIOV_KUBE_REMOVE_DIR:-0}" \
-            </dev/null >>"$dir/watchdog.log" 2>&1 &
+        (close_inherited_fds && exec setsid bash "$SCRIPT_PATH" _watchdog "$dir" "$SRIOV_KUBE_OWNER_PID" \
+            "${SRIOV_KUBE_REMOVE_DIR:-0}") </dev/null >>"$dir/watchdog.log" 2>&1 &
         echo $! >"$dir/watchdog.pid"
     fi
     log "kube-apiserver $url ready in $((SECONDS - t0)) s (etcd $etcd_url; logs in $dir)"

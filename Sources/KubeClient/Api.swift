@@ -110,7 +110,11 @@ public struct Api<R: Resource>: Sendable {
     }
 
     /// Lists all objects, following `continue` tokens page by page.
-    public func list(labelSelector: String? = nil, fieldSelector: String? = nil, pageSize: Int = 500) async throws -> ObjectList<R> {
+    public func list(
+        labelSelector: String? = nil,
+        fieldSelector: String? = nil,
+        pageSize: Int = 500
+    ) async throws -> ObjectList<R> {
         var items: [R] = []
         var continueToken: String?
         var resourceVersion = ""
@@ -197,7 +201,12 @@ public struct Api<R: Resource>: Sendable {
 
     /// RFC 7386 merge patch (`null` deletes a key).
     public func mergePatch(_ name: String, _ patch: JSONValue, subresource: String? = nil) async throws -> R {
-        try await self.patch(name, body: GoJSON.encode(patch), type: "application/merge-patch+json", subresource: subresource)
+        try await self.patch(
+            name,
+            body: GoJSON.encode(patch),
+            type: "application/merge-patch+json",
+            subresource: subresource
+        )
     }
 
     /// RFC 6902 JSON patch.
@@ -258,7 +267,13 @@ public struct Api<R: Resource>: Sendable {
             body = Array(GoJSON.encode(options).utf8)
         }
         _ = try await self.client.perform(
-            KubeRequest(method: "DELETE", path: self.path(name), body: body, verb: "delete", resource: self.describe(name))
+            KubeRequest(
+                method: "DELETE",
+                path: self.path(name),
+                body: body,
+                verb: "delete",
+                resource: self.describe(name)
+            )
         )
     }
 
@@ -303,7 +318,13 @@ public struct Api<R: Resource>: Sendable {
         do {
             value = try JSONParser.parse(line)
         } catch {
-            throw KubeError(status: 0, reason: "Decode", message: "watch event: \(error)", verb: "watch", resource: resource)
+            throw KubeError(
+                status: 0,
+                reason: "Decode",
+                message: "watch event: \(error)",
+                verb: "watch",
+                resource: resource
+            )
         }
         guard let type = value["type"]?.stringValue, let object = value["object"] else { return nil }
         switch type {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// ``KubeTransport`` over AsyncHTTPClient with the kubeconfig's TLS material and credentials.
 public final class HTTPKubeTransport: KubeTransport {
@@ -28,6 +29,9 @@ public final class HTTPKubeTransport: KubeTransport {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10))
         configuration.decompression = .disabled
+        // Every watch holds an HTTP/1.1 connection for minutes; the default limit of 8 per host would starve
+        // ordinary requests behind a dozen watches.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.config = config
         self.baseURL = config.server.hasSuffix("/") ? String(config.server.dropLast()) : config.server
@@ -61,7 +65,10 @@ public final class HTTPKubeTransport: KubeTransport {
         )
     }
 
-    public func lines(_ request: KubeRequest, idleTimeout: Duration) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+    public func lines(
+        _ request: KubeRequest,
+        idleTimeout: Duration
+    ) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         let response: HTTPClientResponse
         do {
             response = try await self.client.execute(self.makeRequest(request), timeout: .seconds(30))
@@ -78,7 +85,12 @@ public final class HTTPKubeTransport: KubeTransport {
                 retryAfter: nil
             )
         }
-        return LineSplitter.lines(of: response.body, idleTimeout: idleTimeout, verb: request.verb, resource: request.resource)
+        return LineSplitter.lines(
+            of: response.body,
+            idleTimeout: idleTimeout,
+            verb: request.verb,
+            resource: request.resource
+        )
     }
 
     public func shutdown() async throws {
@@ -142,8 +154,6 @@ enum LineSplitter {
         return stream
     }
 }
-
-import Synchronization
 
 /// When bytes last arrived on a stream.
 final class ProgressClock: Sendable {

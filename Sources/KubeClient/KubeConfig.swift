@@ -59,7 +59,8 @@ public struct KubeConfig: Sendable, Hashable {
         environment: [String: String]? = nil
     ) throws -> KubeConfig {
         let environment = environment ?? ProcessInfo.processInfo.environment
-        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"] else {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"]
+        else {
             throw Error(description: "in-cluster config: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set")
         }
         let hostPart = host.contains(":") ? "[\(host)]" : host
@@ -107,10 +108,22 @@ public struct KubeConfig: Sendable, Hashable {
         var config = KubeConfig(server: server)
         config.namespace = context?["namespace"]?.stringValue
         config.insecureSkipTLSVerify = cluster?["insecure-skip-tls-verify"] == .bool(true)
-        config.caPEM = try Self.material(cluster, data: "certificate-authority-data", file: "certificate-authority", directory, path)
+        config.caPEM = try Self.material(
+            cluster,
+            data: "certificate-authority-data",
+            file: "certificate-authority",
+            directory,
+            path
+        )
         if let userName = context?["user"]?.stringValue {
             let user = try named("users", userName)["user"]
-            config.clientCertificatePEM = try Self.material(user, data: "client-certificate-data", file: "client-certificate", directory, path)
+            config.clientCertificatePEM = try Self.material(
+                user,
+                data: "client-certificate-data",
+                file: "client-certificate",
+                directory,
+                path
+            )
             config.clientKeyPEM = try Self.material(user, data: "client-key-data", file: "client-key", directory, path)
             config.token = user?["token"]?.stringValue
             if let file = user?["tokenFile"]?.stringValue {

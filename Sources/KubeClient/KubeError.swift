@@ -31,7 +31,8 @@ public struct KubeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isTransient: Bool { self.status == 0 || self.status == 429 || self.status >= 500 }
 
     public var description: String {
-        let code = self.status == 0 ? "transport error" : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
+        let code =
+            self.status == 0 ? "transport error" : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
         return "\(self.verb) \(self.resource): \(code): \(self.message)"
     }
 
@@ -54,6 +55,13 @@ public struct KubeError: Error, Sendable, Hashable, CustomStringConvertible {
             )
         }
         let text = String(decoding: body.prefix(512), as: UTF8.self)
-        return KubeError(status: status, reason: "", message: text, verb: verb, resource: resource, retryAfter: retryAfter)
+        return KubeError(
+            status: status,
+            reason: "",
+            message: text,
+            verb: verb,
+            resource: resource,
+            retryAfter: retryAfter
+        )
     }
 }

@@ -33,7 +33,8 @@ public struct KubeRequest: Sendable {
     /// `path?k=v&…` with percent-encoding.
     public var target: String {
         guard !self.query.isEmpty else { return self.path }
-        return self.path + "?" + self.query.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
+        return self.path + "?"
+            + self.query.map { "\(Self.escape($0.name))=\(Self.escape($0.value))" }.joined(separator: "&")
     }
 
     static func escape(_ s: String) -> String {

@@ -30,7 +30,10 @@ public struct LeaderElector: Sendable {
                 try? await Task.sleep(for: self.retryPeriod)
                 continue
             }
-            self.logger.notice("leadership acquired", metadata: ["lease": "\(self.name)", "identity": "\(self.identity)"])
+            self.logger.notice(
+                "leadership acquired",
+                metadata: ["lease": "\(self.name)", "identity": "\(self.identity)"]
+            )
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await body() }
                 group.addTask {

@@ -64,7 +64,10 @@ public struct Reflector<R: Resource>: Sendable {
                 let list = try await self.api.list(labelSelector: self.labelSelector)
                 self.store.replace(list.items)
                 await self.onChange(.restarted(list.items))
-                self.logger.debug("reflector listed", metadata: ["k8s.kind": "\(R.kind)", "k8s.count": "\(list.items.count)"])
+                self.logger.debug(
+                    "reflector listed",
+                    metadata: ["k8s.kind": "\(R.kind)", "k8s.count": "\(list.items.count)"]
+                )
                 return .watching(resourceVersion: list.resourceVersion)
             } catch {
                 self.logger.warning("list failed", metadata: ["k8s.kind": "\(R.kind)", "error": "\(error)"])

@@ -52,7 +52,8 @@ enum StandardOutput {
 /// the commands is not repeated; `info` shows one line per host change).
 enum LogSetup {
     static func bootstrap(defaultLevel: Logger.Level = .warning) {
-        let level = Environment.get("SRIOV_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
+        let level =
+            Environment.get("SRIOV_LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

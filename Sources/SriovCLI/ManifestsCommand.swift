@@ -38,7 +38,12 @@ struct ManifestsCommand: ParsableCommand {
         let objects: [JSONValue]
         switch self.set {
         case .crds: objects = CustomResourceDefinitions.all
-        case .operator: objects = OperatorManifests.operatorDeployment(namespace: namespace, resourcePrefix: prefix, image: settings)
+        case .operator:
+            objects = OperatorManifests.operatorDeployment(
+                namespace: namespace,
+                resourcePrefix: prefix,
+                image: settings
+            )
         case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
         }
         switch self.output {

@@ -3,9 +3,9 @@ import Foundation
 import KubeClient
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import SriovOperator
 import SriovRender
+import UnixSignals
 
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,13 +61,24 @@ struct OperatorCommand: AsyncParsableCommand {
         let identity = Environment.get("POD_NAME") ?? ProcessInfo.processInfo.hostName
         logger.notice(
             "operator starting",
-            metadata: ["k8s.namespace": "\(settings.namespace)", "server": "\(config.server)", "identity": "\(identity)"]
+            metadata: [
+                "k8s.namespace": "\(settings.namespace)", "server": "\(config.server)", "identity": "\(identity)",
+            ]
         )
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: OperatorService(operator: op, leaderElection: self.leaderElection, identity: identity)),
-                    .init(service: HealthService(port: self.healthPort, caches: op.caches, writes: op.writes, logger: logger)),
+                    .init(
+                        service: OperatorService(operator: op, leaderElection: self.leaderElection, identity: identity)
+                    ),
+                    .init(
+                        service: HealthService(
+                            port: self.healthPort,
+                            caches: op.caches,
+                            writes: op.writes,
+                            logger: logger
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

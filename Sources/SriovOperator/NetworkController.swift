@@ -49,11 +49,17 @@ public struct NetworkController: Sendable {
     public func reconcile(_ key: NetworkKey, logger: Logger) async throws -> ReconcileAction {
         switch key.kind {
         case SriovNetwork.kind:
-            if let network = self.caches.networks.get(key.key) { try await self.reconcile(network, store: self.caches.networks, logger: logger) }
+            if let network = self.caches.networks.get(key.key) {
+                try await self.reconcile(network, store: self.caches.networks, logger: logger)
+            }
         case SriovIBNetwork.kind:
-            if let network = self.caches.ibNetworks.get(key.key) { try await self.reconcile(network, store: self.caches.ibNetworks, logger: logger) }
+            if let network = self.caches.ibNetworks.get(key.key) {
+                try await self.reconcile(network, store: self.caches.ibNetworks, logger: logger)
+            }
         case OVSNetwork.kind:
-            if let network = self.caches.ovsNetworks.get(key.key) { try await self.reconcile(network, store: self.caches.ovsNetworks, logger: logger) }
+            if let network = self.caches.ovsNetworks.get(key.key) {
+                try await self.reconcile(network, store: self.caches.ovsNetworks, logger: logger)
+            }
         default:
             break
         }
@@ -69,41 +75,58 @@ public struct NetworkController: Sendable {
             guard network.metadata.finalizers.contains(NetworkRenderer.finalizer) else { return }
             let namespace = network.metadata.annotations[NetworkRenderer.lastNamespaceAnnotation] ?? target
             do {
-                try await self.client.api(NetworkAttachmentDefinition.self, namespace: namespace).delete(network.metadata.name)
+                try await self.client.api(NetworkAttachmentDefinition.self, namespace: namespace).delete(
+                    network.metadata.name
+                )
                 self.writes.record("delete", "NetworkAttachmentDefinition")
                 logger.info("network attachment deleted", metadata: ["k8s.namespace": "\(namespace)"])
             } catch let error as KubeError where error.isNotFound {}
-            var updated = network
-            updated.metadata.finalizers.removeAll { $0 == NetworkRenderer.finalizer }
-            _ = try await api.update(updated)
-            self.writes.record("update", N.kind)
+            let remaining = network.metadata.finalizers.filter { $0 != NetworkRenderer.finalizer }
+            _ = try await api.mergePatch(
+                network.metadata.name,
+                ["metadata": ["finalizers": .array(remaining.map { .string($0) })]]
+            )
+            self.writes.record("patch", N.kind)
             return
         }
 
-        let namespaces = self.caches.namespaces.hasSynced
+        let namespaces =
+            self.caches.namespaces.hasSynced
             ? Set(self.caches.namespaces.list().map(\.metadata.name)) : nil
         var existing: [ObjectKey: NetworkAttachmentDefinition] = [:]
         for nad in self.caches.networkAttachments.list() { existing[nad.key] = nad }
         let renderer = NetworkRenderer(
-            options: RenderOptions(namespace: self.settings.namespace, resourcePrefix: self.settings.resourcePrefix, now: Time.nowRFC3339()),
+            options: RenderOptions(
+                namespace: self.settings.namespace,
+                resourcePrefix: self.settings.resourcePrefix,
+                now: Time.nowRFC3339()
+            ),
             namespaces: namespaces,
             existing: existing
         )
         let result = renderer.render(network)
-        var desired = try ValueDecoder(rejectsUnknownFields: false).decode(N.self, from: result.network)
+        let desired = try ValueDecoder(rejectsUnknownFields: false).decode(N.self, from: result.network)
 
         // CR metadata first (finalizer, last-network-namespace), so deletion always finds the finalizer.
+        // Merge patches carry no resourceVersion: a cache that lags behind our own writes cannot conflict.
         if desired.metadata.finalizers != network.metadata.finalizers
             || desired.metadata.annotations != network.metadata.annotations
         {
-            var updated = network
-            updated.metadata.finalizers = desired.metadata.finalizers
-            updated.metadata.annotations = desired.metadata.annotations
-            let stored = try await api.update(updated)
-            self.writes.record("update", N.kind)
-            desired.metadata.resourceVersion = stored.metadata.resourceVersion
-        } else {
-            desired.metadata.resourceVersion = network.metadata.resourceVersion
+            var annotations = JSONObject()
+            for (key, value) in desired.metadata.annotations.sorted(by: { $0.key < $1.key })
+            where network.metadata.annotations[key] != value {
+                annotations[key] = .string(value)
+            }
+            _ = try await api.mergePatch(
+                network.metadata.name,
+                [
+                    "metadata": [
+                        "finalizers": .array(desired.metadata.finalizers.map { .string($0) }),
+                        "annotations": .object(annotations),
+                    ]
+                ]
+            )
+            self.writes.record("patch", N.kind)
         }
 
         if let old = result.deletes {
@@ -144,13 +167,20 @@ public struct NetworkController: Sendable {
             || currentReady?.message != result.ready.message
             || currentReady?.observedGeneration != result.ready.observedGeneration
         {
-            var withStatus = desired
-            withStatus.networkStatus = NetworkStatus(conditions: [result.ready])
-            _ = try await api.updateStatus(withStatus)
-            self.writes.record("update status", N.kind)
+            let status = try ValueEncoder().encode(NetworkStatus(conditions: [result.ready]))
+            _ = try await api.mergePatch(network.metadata.name, ["status": status], subresource: "status")
+            self.writes.record("patch status", N.kind)
             if result.ready.status != "True" {
-                logger.warning("network not provisioned", metadata: ["reason": "\(result.ready.reason)", "message": "\(result.ready.message)"])
-                await self.events?.record(network, type: "Warning", reason: result.ready.reason, message: result.ready.message)
+                logger.warning(
+                    "network not provisioned",
+                    metadata: ["reason": "\(result.ready.reason)", "message": "\(result.ready.message)"]
+                )
+                await self.events?.record(
+                    network,
+                    type: "Warning",
+                    reason: result.ready.reason,
+                    message: result.ready.message
+                )
             }
         }
     }

@@ -5,6 +5,7 @@ public import KubeRuntime
 public import Logging
 public import SriovAPI
 public import SriovRender
+import Synchronization
 
 /// Settings of the operator process (flags and env: `NAMESPACE`, `RESOURCE_PREFIX`).
 public struct OperatorSettings: Sendable {
@@ -89,8 +90,6 @@ public final class WriteCounter: Sendable {
     public var total: Int { self.counts.withLock { $0.values.reduce(0, +) } }
     public var byOperation: [String: Int] { self.counts.withLock { $0 } }
 }
-
-import Synchronization
 
 enum Time {
     static func nowRFC3339() -> String { RFC3339.format(Int(Date().timeIntervalSince1970)) }

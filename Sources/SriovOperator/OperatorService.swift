@@ -65,7 +65,10 @@ public struct HealthService: Service {
         router.get("/readyz") { _, _ -> Response in
             caches.hasSynced
                 ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok")))
-                : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "caches not synced")))
+                : Response(
+                    status: .serviceUnavailable,
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: "caches not synced"))
+                )
         }
         router.get("/metrics") { _, _ -> Response in
             for (operation, count) in writes.byOperation {
@@ -81,8 +84,12 @@ public struct HealthService: Service {
                 ("NetworkAttachmentDefinition", caches.networkAttachments.count),
             ]
             for (kind, count) in sizes {
-                registry.makeGauge(name: "sriov_operator_cached_objects", labels: [("kind", kind)], help: "Objects in the operator's caches")
-                    .set(Double(count))
+                registry.makeGauge(
+                    name: "sriov_operator_cached_objects",
+                    labels: [("kind", kind)],
+                    help: "Objects in the operator's caches"
+                )
+                .set(Double(count))
             }
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)

@@ -94,7 +94,10 @@ public struct PolicyController: Sendable {
                     ["metadata": ["labels": [change.key: change.value.map { .string($0) } ?? .null]]]
                 )
                 self.writes.record("patch", "Node")
-                logger.info("node label set", metadata: ["k8s.name": "\(change.node)", "label": "\(change.key)=\(change.value ?? "-")"])
+                logger.info(
+                    "node label set",
+                    metadata: ["k8s.name": "\(change.node)", "label": "\(change.key)=\(change.value ?? "-")"]
+                )
             } catch {
                 firstError = firstError ?? error
             }
@@ -137,7 +140,8 @@ public struct PolicyController: Sendable {
             } catch let error as KubeError where error.isAlreadyExists {}
             return
         }
-        guard current.data != desired.data || current.metadata.ownerReferences != desired.metadata.ownerReferences else {
+        guard current.data != desired.data || current.metadata.ownerReferences != desired.metadata.ownerReferences
+        else {
             return
         }
         current.data = desired.data

@@ -19,7 +19,13 @@ public struct SriovOperator: Sendable {
     let networkQueue = WorkQueue<NetworkKey>()
     let configQueue = WorkQueue<String>()
 
-    public init(client: KubeClient, settings: OperatorSettings, logger: Logger, caches: OperatorCaches = OperatorCaches(), writes: WriteCounter = WriteCounter()) {
+    public init(
+        client: KubeClient,
+        settings: OperatorSettings,
+        logger: Logger,
+        caches: OperatorCaches = OperatorCaches(),
+        writes: WriteCounter = WriteCounter()
+    ) {
         self.client = client
         self.settings = settings
         self.caches = caches
@@ -30,9 +36,26 @@ public struct SriovOperator: Sendable {
     public func run() async {
         let ns = self.settings.namespace
         let events = EventRecorder(client: self.client, component: "sriov-network-operator", logger: self.logger)
-        let policy = PolicyController(client: self.client, caches: self.caches, settings: self.settings, writes: self.writes, events: events)
-        let network = NetworkController(client: self.client, caches: self.caches, settings: self.settings, writes: self.writes, events: events)
-        let config = OperatorConfigController(client: self.client, caches: self.caches, settings: self.settings, writes: self.writes)
+        let policy = PolicyController(
+            client: self.client,
+            caches: self.caches,
+            settings: self.settings,
+            writes: self.writes,
+            events: events
+        )
+        let network = NetworkController(
+            client: self.client,
+            caches: self.caches,
+            settings: self.settings,
+            writes: self.writes,
+            events: events
+        )
+        let config = OperatorConfigController(
+            client: self.client,
+            caches: self.caches,
+            settings: self.settings,
+            writes: self.writes
+        )
         let policyQueue = self.policyQueue
         let networkQueue = self.networkQueue
         let configQueue = self.configQueue
@@ -52,14 +75,26 @@ public struct SriovOperator: Sendable {
         }
         @Sendable func allNetworks() async {
             for n in caches.networks.list() { await networkQueue.add(NetworkKey(kind: SriovNetwork.kind, key: n.key)) }
-            for n in caches.ibNetworks.list() { await networkQueue.add(NetworkKey(kind: SriovIBNetwork.kind, key: n.key)) }
+            for n in caches.ibNetworks.list() {
+                await networkQueue.add(NetworkKey(kind: SriovIBNetwork.kind, key: n.key))
+            }
             for n in caches.ovsNetworks.list() { await networkQueue.add(NetworkKey(kind: OVSNetwork.kind, key: n.key)) }
         }
 
         let log = self.logger
         await withDiscardingTaskGroup { group in
-            func reflect<R: Resource>(_ type: R.Type, _ store: Store<R>, namespace: String?, onChange: @escaping @Sendable (ResourceChange<R>) async -> Void) {
-                let reflector = Reflector(api: self.client.api(type, namespace: namespace), store: store, logger: log, onChange: onChange)
+            func reflect<R: Resource>(
+                _ type: R.Type,
+                _ store: Store<R>,
+                namespace: String?,
+                onChange: @escaping @Sendable (ResourceChange<R>) async -> Void
+            ) {
+                let reflector = Reflector(
+                    api: self.client.api(type, namespace: namespace),
+                    store: store,
+                    logger: log,
+                    onChange: onChange
+                )
                 group.addTask { await reflector.run() }
             }
             // Every change that can alter the render enqueues the single policy key (debounced); the render
@@ -75,15 +110,21 @@ public struct SriovOperator: Sendable {
                 await configQueue.add("config")
             }
             reflect(SriovNetwork.self, caches.networks, namespace: nil) { change in
-                if case .applied(let n) = change { await networkQueue.add(NetworkKey(kind: SriovNetwork.kind, key: n.key)) }
+                if case .applied(let n) = change {
+                    await networkQueue.add(NetworkKey(kind: SriovNetwork.kind, key: n.key))
+                }
                 if case .restarted = change { await allNetworks() }
             }
             reflect(SriovIBNetwork.self, caches.ibNetworks, namespace: nil) { change in
-                if case .applied(let n) = change { await networkQueue.add(NetworkKey(kind: SriovIBNetwork.kind, key: n.key)) }
+                if case .applied(let n) = change {
+                    await networkQueue.add(NetworkKey(kind: SriovIBNetwork.kind, key: n.key))
+                }
                 if case .restarted = change { await allNetworks() }
             }
             reflect(OVSNetwork.self, caches.ovsNetworks, namespace: nil) { change in
-                if case .applied(let n) = change { await networkQueue.add(NetworkKey(kind: OVSNetwork.kind, key: n.key)) }
+                if case .applied(let n) = change {
+                    await networkQueue.add(NetworkKey(kind: OVSNetwork.kind, key: n.key))
+                }
                 if case .restarted = change { await allNetworks() }
             }
             reflect(NetworkAttachmentDefinition.self, caches.networkAttachments, namespace: nil) { change in

@@ -275,200 +275,208 @@ struct OperatorManifestsTests {
 
 // MARK: - DaemonSets
 
-@Suite("config-daemon and device-plugin DaemonSets")
-struct DaemonSetRendererTests {
-    @Test("config daemon: privileged `sriov daemon` with host network, PID and `/` at /host on the managed nodes")
-    func configDaemonDefaults() throws {
-        let ds = DaemonSetRenderer.configDaemon(options: options(), image: image)
-        #expect(ds.objectValue?.keys == ["apiVersion", "kind", "metadata", "spec"])
-        #expect(ds["kind"] == "DaemonSet")
-        #expect(dig(ds, "metadata", "name") == "sriov-network-config-daemon")
-        #expect(dig(ds, "metadata", "namespace") == .string(namespace))
-        #expect(dig(ds, "metadata", "ownerReferences") == nil)
-        let labels: JSONValue = [
-            "app": "sriov-network-config-daemon", "component": "network", "openshift.io/component": "network",
-        ]
-        #expect(dig(ds, "metadata", "labels") == labels)
-        #expect(dig(ds, "spec", "template", "metadata", "labels") == labels)
-        #expect(dig(ds, "spec", "selector", "matchLabels") == ["app": "sriov-network-config-daemon"])
-        let pod = try #require(podSpec(ds))
-        #expect(pod["serviceAccountName"] == "sriov-network-config-daemon")
-        #expect(pod["hostNetwork"] == true)
-        #expect(pod["hostPID"] == true)
-        #expect(pod["nodeSelector"] == ["kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""])
-        #expect(pod["tolerations"] == [["operator": "Exists"]])
-        #expect(pod["volumes"] == [["name": "host", "hostPath": ["path": "/"]]])
-        let main = try container(ds)
-        #expect(main["image"] == "registry.example/sriov:v9")
-        #expect(main["imagePullPolicy"] == "Always")
-        #expect(main["command"] == ["sriov", "daemon"])
-        #expect(main["args"] == nil)
-        #expect(main["securityContext"] == ["privileged": true])
-        #expect(main["volumeMounts"] == [["name": "host", "mountPath": "/host"]])
-        #expect(envNames(main) == ["NODE_NAME", "NAMESPACE", "CLUSTER_TYPE", "DEV_MODE"])
-        #expect(env(main, "NODE_NAME")?["valueFrom"] == ["fieldRef": ["fieldPath": "spec.nodeName"]])
-        #expect(env(main, "NAMESPACE")?["valueFrom"] == ["fieldRef": ["fieldPath": "metadata.namespace"]])
-        #expect(env(main, "CLUSTER_TYPE")?["value"] == "kubernetes")
-        #expect(env(main, "DEV_MODE")?["value"] == "FALSE")
-        let dev = DaemonSetRenderer.configDaemon(options: options(), image: image, devMode: true)
-        #expect(env(try container(dev), "DEV_MODE")?["value"] == "TRUE")
-    }
-
-    @Test("configDaemonNodeSelector replaces the default node set of both DaemonSets")
-    func nodeSelector() throws {
-        let opts = options { $0.configDaemonNodeSelector = ["zone": "b", "sriov": "yes"] }
-        let daemon = DaemonSetRenderer.configDaemon(options: opts, image: image)
-        #expect(dig(podSpec(daemon), "nodeSelector") == ["sriov": "yes", "zone": "b"])
-        let plugin = DaemonSetRenderer.devicePlugin(options: opts, image: image)
-        #expect(
-            dig(podSpec(plugin), "nodeSelector") == [
-                "sriov": "yes", "zone": "b", "sriovnetwork.openshift.io/device-plugin": "Enabled",
+extension OperatorManifestsTests {
+    @Suite("config-daemon and device-plugin DaemonSets")
+    struct DaemonSetRendererTests {
+        @Test("config daemon: privileged `sriov daemon` with host network, PID and `/` at /host on the managed nodes")
+        func configDaemonDefaults() throws {
+            let ds = DaemonSetRenderer.configDaemon(options: options(), image: image)
+            #expect(ds.objectValue?.keys == ["apiVersion", "kind", "metadata", "spec"])
+            #expect(ds["kind"] == "DaemonSet")
+            #expect(dig(ds, "metadata", "name") == "sriov-network-config-daemon")
+            #expect(dig(ds, "metadata", "namespace") == .string(namespace))
+            #expect(dig(ds, "metadata", "ownerReferences") == nil)
+            let labels: JSONValue = [
+                "app": "sriov-network-config-daemon", "component": "network", "openshift.io/component": "network",
             ]
-        )
-    }
-
-    @Test("configDaemonEnvVars follow the built-in env sorted by name, and replace a built-in of the same name")
-    func envVars() throws {
-        let opts = options { $0.configDaemonEnvVars = ["ZED": "1", "HTTP_PROXY": "http://p:3128", "DEV_MODE": "TRUE"] }
-        let main = try container(DaemonSetRenderer.configDaemon(options: opts, image: image))
-        #expect(envNames(main) == ["NODE_NAME", "NAMESPACE", "CLUSTER_TYPE", "DEV_MODE", "HTTP_PROXY", "ZED"])
-        #expect(env(main, "DEV_MODE") == ["name": "DEV_MODE", "value": "TRUE"])
-        #expect(env(main, "HTTP_PROXY") == ["name": "HTTP_PROXY", "value": "http://p:3128"])
-    }
-
-    @Test(
-        "config daemon flags follow configurationMode, disablePlugins and the feature gates",
-        arguments: [
-            (["mode": "systemd"], ["--use-systemd-service"]),
-            (["mode": "daemon"], []),
-            (["plugins": "mellanox"], ["--disable-plugins=mellanox"]),
-            (["plugins": "mellanox,intel"], ["--disable-plugins=mellanox,intel"]),
-            (["gate": "parallelNicConfig"], ["--parallel-nic-config"]),
-            (["gate": "manageSoftwareBridges"], ["--manage-software-bridges"]),
-            (["gate": "blockDevicePluginUntilConfigured"], []),
-            (
-                ["mode": "systemd", "plugins": "mellanox", "gate": "manageSoftwareBridges"],
-                ["--use-systemd-service", "--disable-plugins=mellanox", "--manage-software-bridges"]
-            ),
-        ]
-    )
-    func daemonFlags(knobs: [String: String], expected: [String]) throws {
-        let opts = options {
-            $0.configurationMode = knobs["mode"] ?? ""
-            $0.disablePlugins = knobs["plugins"].map { $0.split(separator: ",").map(String.init) } ?? []
-            if let gate = knobs["gate"] { $0.featureGates = [gate: true] }
+            #expect(dig(ds, "metadata", "labels") == labels)
+            #expect(dig(ds, "spec", "template", "metadata", "labels") == labels)
+            #expect(dig(ds, "spec", "selector", "matchLabels") == ["app": "sriov-network-config-daemon"])
+            let pod = try #require(podSpec(ds))
+            #expect(pod["serviceAccountName"] == "sriov-network-config-daemon")
+            #expect(pod["hostNetwork"] == true)
+            #expect(pod["hostPID"] == true)
+            #expect(pod["nodeSelector"] == ["kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""])
+            #expect(pod["tolerations"] == [["operator": "Exists"]])
+            #expect(pod["volumes"] == [["name": "host", "hostPath": ["path": "/"]]])
+            let main = try container(ds)
+            #expect(main["image"] == "registry.example/sriov:v9")
+            #expect(main["imagePullPolicy"] == "Always")
+            #expect(main["command"] == ["sriov", "daemon"])
+            #expect(main["args"] == nil)
+            #expect(main["securityContext"] == ["privileged": true])
+            #expect(main["volumeMounts"] == [["name": "host", "mountPath": "/host"]])
+            #expect(envNames(main) == ["NODE_NAME", "NAMESPACE", "CLUSTER_TYPE", "DEV_MODE"])
+            #expect(env(main, "NODE_NAME")?["valueFrom"] == ["fieldRef": ["fieldPath": "spec.nodeName"]])
+            #expect(env(main, "NAMESPACE")?["valueFrom"] == ["fieldRef": ["fieldPath": "metadata.namespace"]])
+            #expect(env(main, "CLUSTER_TYPE")?["value"] == "kubernetes")
+            #expect(env(main, "DEV_MODE")?["value"] == "FALSE")
+            let dev = DaemonSetRenderer.configDaemon(options: options(), image: image, devMode: true)
+            #expect(env(try container(dev), "DEV_MODE")?["value"] == "TRUE")
         }
-        let main = try container(DaemonSetRenderer.configDaemon(options: opts, image: image))
-        #expect(strings(main["args"]) == expected)
-    }
 
-    @Test("a gate turned off explicitly drops its flag")
-    func gateOff() throws {
-        let opts = options { $0.featureGates = ["parallelNicConfig": false, "manageSoftwareBridges": false] }
-        #expect(try container(DaemonSetRenderer.configDaemon(options: opts, image: image))["args"] == nil)
-    }
+        @Test("configDaemonNodeSelector replaces the default node set of both DaemonSets")
+        func nodeSelector() throws {
+            let opts = options { $0.configDaemonNodeSelector = ["zone": "b", "sriov": "yes"] }
+            let daemon = DaemonSetRenderer.configDaemon(options: opts, image: image)
+            #expect(dig(podSpec(daemon), "nodeSelector") == ["sriov": "yes", "zone": "b"])
+            let plugin = DaemonSetRenderer.devicePlugin(options: opts, image: image)
+            #expect(
+                dig(podSpec(plugin), "nodeSelector") == [
+                    "sriov": "yes", "zone": "b", "sriovnetwork.openshift.io/device-plugin": "Enabled",
+                ]
+            )
+        }
 
-    @Test("device plugin: `sriov device-plugin` reading /etc/pcidp/$(NODE_NAME), gated by wait-for-config by default")
-    func devicePluginDefaults() throws {
-        let ds = DaemonSetRenderer.devicePlugin(options: options(), image: image)
-        #expect(ds.objectValue?.keys == ["apiVersion", "kind", "metadata", "spec"])
-        #expect(dig(ds, "metadata", "name") == "sriov-device-plugin")
-        #expect(dig(ds, "metadata", "ownerReferences") == nil)
-        #expect(dig(ds, "spec", "template", "metadata", "labels", "app") == "sriov-device-plugin")
-        #expect(dig(ds, "spec", "template", "metadata", "labels", "openshift.io/component") == "network")
-        let pod = try #require(podSpec(ds))
-        #expect(pod["serviceAccountName"] == "sriov-device-plugin")
-        #expect(pod["hostNetwork"] == true)
-        #expect(pod["hostPID"] == nil)
-        #expect(
-            pod["nodeSelector"] == [
-                "kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": "",
-                "sriovnetwork.openshift.io/device-plugin": "Enabled",
-            ]
-        )
-        let main = try container(ds)
-        #expect(main["command"] == ["sriov", "device-plugin"])
-        #expect(
-            strings(main["args"]) == [
-                "--config-file=/etc/pcidp/$(NODE_NAME)", "--resource-prefix=openshift.io", "--log-level=10",
-            ]
-        )
-        #expect(envNames(main) == ["NODE_NAME"])
-        #expect(main["securityContext"] == ["privileged": true])
-        let mounts = Dictionary(
-            uniqueKeysWithValues: (main["volumeMounts"]?.arrayValue ?? []).compactMap { mount in
-                mount["name"]?.stringValue.map { ($0, mount["mountPath"]?.stringValue ?? "") }
+        @Test("configDaemonEnvVars follow the built-in env sorted by name, and replace a built-in of the same name")
+        func envVars() throws {
+            let opts = options {
+                $0.configDaemonEnvVars = ["ZED": "1", "HTTP_PROXY": "http://p:3128", "DEV_MODE": "TRUE"]
             }
-        )
-        #expect(
-            mounts == [
-                "devicesock": "/var/lib/kubelet/device-plugins",
-                "plugins-registry": "/var/lib/kubelet/plugins_registry",
-                "log": "/var/log", "config-volume": "/etc/pcidp", "device-info": "/var/run/k8s.cni.cncf.io/devinfo/dp",
-            ]
-        )
-        let volumes = pod["volumes"]?.arrayValue ?? []
-        #expect(volumes.contains(["name": "config-volume", "configMap": ["name": "device-plugin-config"]]))
-        #expect(
-            volumes.contains([
-                "name": "device-info",
-                "hostPath": ["path": "/var/run/k8s.cni.cncf.io/devinfo/dp", "type": "DirectoryOrCreate"],
-            ])
-        )
-        #expect(Set(volumes.compactMap { $0["name"]?.stringValue }) == Set(mounts.keys))
-        let waiter = try #require(containers(ds, "initContainers").first)
-        #expect(waiter["command"] == ["sriov", "wait-for-config"])
-        #expect(waiter["image"] == "registry.example/sriov:v9")
-        #expect(envNames(waiter) == ["NODE_NAME", "POD_NAME", "NAMESPACE"])
-        #expect(
-            dig(ds, "spec", "template", "metadata", "annotations") == [
-                "sriovnetwork.openshift.io/device-plugin-wait-config": "true"
-            ]
-        )
-    }
-
-    @Test("without blockDevicePluginUntilConfigured there is no init container and no wait annotation")
-    func devicePluginUngated() {
-        let opts = options { $0.featureGates = ["blockDevicePluginUntilConfigured": false] }
-        let ds = DaemonSetRenderer.devicePlugin(options: opts, image: image)
-        #expect(dig(podSpec(ds), "initContainers") == nil)
-        #expect(dig(ds, "spec", "template", "metadata", "annotations") == nil)
-    }
-
-    @Test("useCDI adds --use-cdi and mounts /var/run/cdi; the resource prefix reaches the flag")
-    func devicePluginKnobs() throws {
-        let opts = options(prefix: "example.com") { $0.useCDI = true }
-        let ds = DaemonSetRenderer.devicePlugin(options: opts, image: image)
-        let main = try container(ds)
-        #expect(strings(main["args"]).suffix(2) == ["--log-level=10", "--use-cdi"])
-        #expect(strings(main["args"]).contains("--resource-prefix=example.com"))
-        #expect(main["volumeMounts"]?.arrayValue?.last == ["name": "dynamic-cdi", "mountPath": "/var/run/cdi"])
-        #expect(
-            dig(podSpec(ds), "volumes")?.arrayValue?.last == [
-                "name": "dynamic-cdi", "hostPath": ["path": "/var/run/cdi", "type": "DirectoryOrCreate"],
-            ]
-        )
-        let off = try container(DaemonSetRenderer.devicePlugin(options: options(), image: image))
-        #expect(!strings(off["args"]).contains("--use-cdi"))
-    }
-
-    @Test("rendering is deterministic: equal values and identical YAML from equal inputs")
-    func deterministic() {
-        let opts = options {
-            $0.configDaemonNodeSelector = ["a": "1", "b": "2", "c": "3", "d": "4"]
-            $0.configDaemonEnvVars = ["X": "1", "Y": "2", "Z": "3", "W": "4"]
+            let main = try container(DaemonSetRenderer.configDaemon(options: opts, image: image))
+            #expect(envNames(main) == ["NODE_NAME", "NAMESPACE", "CLUSTER_TYPE", "DEV_MODE", "HTTP_PROXY", "ZED"])
+            #expect(env(main, "DEV_MODE") == ["name": "DEV_MODE", "value": "TRUE"])
+            #expect(env(main, "HTTP_PROXY") == ["name": "HTTP_PROXY", "value": "http://p:3128"])
         }
-        let first = [
-            DaemonSetRenderer.configDaemon(options: opts, image: image),
-            DaemonSetRenderer.devicePlugin(options: opts, image: image),
-        ]
-        let second = [
-            DaemonSetRenderer.configDaemon(options: opts, image: image),
-            DaemonSetRenderer.devicePlugin(options: opts, image: image),
-        ]
-        #expect(first == second)
-        #expect(yaml(first) == yaml(second))
+
+        @Test(
+            "config daemon flags follow configurationMode, disablePlugins and the feature gates",
+            arguments: [
+                (["mode": "systemd"], ["--use-systemd-service"]),
+                (["mode": "daemon"], []),
+                (["plugins": "mellanox"], ["--disable-plugins=mellanox"]),
+                (["plugins": "mellanox,intel"], ["--disable-plugins=mellanox,intel"]),
+                (["gate": "parallelNicConfig"], ["--parallel-nic-config"]),
+                (["gate": "manageSoftwareBridges"], ["--manage-software-bridges"]),
+                (["gate": "blockDevicePluginUntilConfigured"], []),
+                (
+                    ["mode": "systemd", "plugins": "mellanox", "gate": "manageSoftwareBridges"],
+                    ["--use-systemd-service", "--disable-plugins=mellanox", "--manage-software-bridges"]
+                ),
+            ]
+        )
+        func daemonFlags(knobs: [String: String], expected: [String]) throws {
+            let opts = options {
+                $0.configurationMode = knobs["mode"] ?? ""
+                $0.disablePlugins = knobs["plugins"].map { $0.split(separator: ",").map(String.init) } ?? []
+                if let gate = knobs["gate"] { $0.featureGates = [gate: true] }
+            }
+            let main = try container(DaemonSetRenderer.configDaemon(options: opts, image: image))
+            #expect(strings(main["args"]) == expected)
+        }
+
+        @Test("a gate turned off explicitly drops its flag")
+        func gateOff() throws {
+            let opts = options { $0.featureGates = ["parallelNicConfig": false, "manageSoftwareBridges": false] }
+            #expect(try container(DaemonSetRenderer.configDaemon(options: opts, image: image))["args"] == nil)
+        }
+
+        @Test(
+            "device plugin: `sriov device-plugin` reading /etc/pcidp/$(NODE_NAME), gated by wait-for-config by default"
+        )
+        func devicePluginDefaults() throws {
+            let ds = DaemonSetRenderer.devicePlugin(options: options(), image: image)
+            #expect(ds.objectValue?.keys == ["apiVersion", "kind", "metadata", "spec"])
+            #expect(dig(ds, "metadata", "name") == "sriov-device-plugin")
+            #expect(dig(ds, "metadata", "ownerReferences") == nil)
+            #expect(dig(ds, "spec", "template", "metadata", "labels", "app") == "sriov-device-plugin")
+            #expect(dig(ds, "spec", "template", "metadata", "labels", "openshift.io/component") == "network")
+            let pod = try #require(podSpec(ds))
+            #expect(pod["serviceAccountName"] == "sriov-device-plugin")
+            #expect(pod["hostNetwork"] == true)
+            #expect(pod["hostPID"] == nil)
+            #expect(
+                pod["nodeSelector"] == [
+                    "kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": "",
+                    "sriovnetwork.openshift.io/device-plugin": "Enabled",
+                ]
+            )
+            let main = try container(ds)
+            #expect(main["command"] == ["sriov", "device-plugin"])
+            #expect(
+                strings(main["args"]) == [
+                    "--config-file=/etc/pcidp/$(NODE_NAME)", "--resource-prefix=openshift.io", "--log-level=10",
+                ]
+            )
+            #expect(envNames(main) == ["NODE_NAME"])
+            #expect(main["securityContext"] == ["privileged": true])
+            let mounts = Dictionary(
+                uniqueKeysWithValues: (main["volumeMounts"]?.arrayValue ?? []).compactMap { mount in
+                    mount["name"]?.stringValue.map { ($0, mount["mountPath"]?.stringValue ?? "") }
+                }
+            )
+            #expect(
+                mounts == [
+                    "devicesock": "/var/lib/kubelet/device-plugins",
+                    "plugins-registry": "/var/lib/kubelet/plugins_registry",
+                    "log": "/var/log", "config-volume": "/etc/pcidp",
+                    "device-info": "/var/run/k8s.cni.cncf.io/devinfo/dp",
+                ]
+            )
+            let volumes = pod["volumes"]?.arrayValue ?? []
+            #expect(volumes.contains(["name": "config-volume", "configMap": ["name": "device-plugin-config"]]))
+            #expect(
+                volumes.contains([
+                    "name": "device-info",
+                    "hostPath": ["path": "/var/run/k8s.cni.cncf.io/devinfo/dp", "type": "DirectoryOrCreate"],
+                ])
+            )
+            #expect(Set(volumes.compactMap { $0["name"]?.stringValue }) == Set(mounts.keys))
+            let waiter = try #require(containers(ds, "initContainers").first)
+            #expect(waiter["command"] == ["sriov", "wait-for-config"])
+            #expect(waiter["image"] == "registry.example/sriov:v9")
+            #expect(envNames(waiter) == ["NODE_NAME", "POD_NAME", "NAMESPACE"])
+            #expect(
+                dig(ds, "spec", "template", "metadata", "annotations") == [
+                    "sriovnetwork.openshift.io/device-plugin-wait-config": "true"
+                ]
+            )
+        }
+
+        @Test("without blockDevicePluginUntilConfigured there is no init container and no wait annotation")
+        func devicePluginUngated() {
+            let opts = options { $0.featureGates = ["blockDevicePluginUntilConfigured": false] }
+            let ds = DaemonSetRenderer.devicePlugin(options: opts, image: image)
+            #expect(dig(podSpec(ds), "initContainers") == nil)
+            #expect(dig(ds, "spec", "template", "metadata", "annotations") == nil)
+        }
+
+        @Test("useCDI adds --use-cdi and mounts /var/run/cdi; the resource prefix reaches the flag")
+        func devicePluginKnobs() throws {
+            let opts = options(prefix: "example.com") { $0.useCDI = true }
+            let ds = DaemonSetRenderer.devicePlugin(options: opts, image: image)
+            let main = try container(ds)
+            #expect(strings(main["args"]).suffix(2) == ["--log-level=10", "--use-cdi"])
+            #expect(strings(main["args"]).contains("--resource-prefix=example.com"))
+            #expect(main["volumeMounts"]?.arrayValue?.last == ["name": "dynamic-cdi", "mountPath": "/var/run/cdi"])
+            #expect(
+                dig(podSpec(ds), "volumes")?.arrayValue?.last == [
+                    "name": "dynamic-cdi", "hostPath": ["path": "/var/run/cdi", "type": "DirectoryOrCreate"],
+                ]
+            )
+            let off = try container(DaemonSetRenderer.devicePlugin(options: options(), image: image))
+            #expect(!strings(off["args"]).contains("--use-cdi"))
+        }
+
+        @Test("rendering is deterministic: equal values and identical YAML from equal inputs")
+        func deterministic() {
+            let opts = options {
+                $0.configDaemonNodeSelector = ["a": "1", "b": "2", "c": "3", "d": "4"]
+                $0.configDaemonEnvVars = ["X": "1", "Y": "2", "Z": "3", "W": "4"]
+            }
+            let first = [
+                DaemonSetRenderer.configDaemon(options: opts, image: image),
+                DaemonSetRenderer.devicePlugin(options: opts, image: image),
+            ]
+            let second = [
+                DaemonSetRenderer.configDaemon(options: opts, image: image),
+                DaemonSetRenderer.devicePlugin(options: opts, image: image),
+            ]
+            #expect(first == second)
+            #expect(yaml(first) == yaml(second))
+        }
     }
+
 }
 
 // MARK: - kubectl
@@ -552,63 +560,65 @@ private func replacingImages(_ value: JSONValue, with image: String) -> JSONValu
     }
 }
 
-@Suite("manifests against kubectl", .enabled(if: Kubectl.path != nil, "kubectl is not installed"))
-struct OperatorManifestsKubectlTests {
-    @Test("kubectl reads every document of `sriov manifests all` as the object we meant")
-    func kubectlReadsAll() throws {
-        let objects = allObjects()
-        let result = try Kubectl.run(
-            ["label", "--local", "-f", "INPUT", "-o", "name", "sriov.test/read=true"],
-            input: yaml(objects)
-        )
-        #expect(result.status == 0, "\(result.stderr)")
-        let expected = objects.map { object -> String in
-            let kind = (object["kind"]?.stringValue ?? "").lowercased()
-            let apiVersion = object["apiVersion"]?.stringValue ?? ""
-            let group = apiVersion.contains("/") ? "." + (apiVersion.split(separator: "/").first ?? "") : ""
-            return "\(kind)\(group)/\(dig(object, "metadata", "name")?.stringValue ?? "")"
+extension OperatorManifestsTests {
+    @Suite("manifests against kubectl", .enabled(if: Kubectl.path != nil, "kubectl is not installed"))
+    struct KubectlTests {
+        @Test("kubectl reads every document of `sriov manifests all` as the object we meant")
+        func kubectlReadsAll() throws {
+            let objects = allObjects()
+            let result = try Kubectl.run(
+                ["label", "--local", "-f", "INPUT", "-o", "name", "sriov.test/read=true"],
+                input: yaml(objects)
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let expected = objects.map { object -> String in
+                let kind = (object["kind"]?.stringValue ?? "").lowercased()
+                let apiVersion = object["apiVersion"]?.stringValue ?? ""
+                let group = apiVersion.contains("/") ? "." + (apiVersion.split(separator: "/").first ?? "") : ""
+                return "\(kind)\(group)/\(dig(object, "metadata", "name")?.stringValue ?? "")"
+            }
+            #expect(result.stdout.split(separator: "\n").map(String.init) == expected)
         }
-        #expect(result.stdout.split(separator: "\n").map(String.init) == expected)
-    }
 
-    @Test(
-        "kubectl decodes the Deployment and both DaemonSets into its typed objects without losing a field",
-        arguments: ["operator", "config-daemon", "device-plugin"]
-    )
-    func typedWorkloads(_ which: String) throws {
-        let opts = options(prefix: "example.com") {
-            $0.useCDI = true
-            $0.configurationMode = "systemd"
-            $0.disablePlugins = ["mellanox"]
-            $0.configDaemonEnvVars = ["HTTP_PROXY": "http://proxy:3128"]
-            $0.featureGates = ["parallelNicConfig": true]
-        }
-        let workload: JSONValue
-        switch which {
-        case "operator": workload = try object(allObjects(), kind: "Deployment", name: "sriov-network-operator")
-        case "config-daemon": workload = DaemonSetRenderer.configDaemon(options: opts, image: image)
-        default: workload = DaemonSetRenderer.devicePlugin(options: opts, image: image)
-        }
-        // `set image` makes kubectl decode the object into its Go type offline; it prints nothing unless the image
-        // changes, so it swaps in another one, which the expectation swaps in too.
-        let changed = "kubectl.invalid/changed:1"
-        let result = try Kubectl.run(
-            ["set", "image", "--local", "-f", "INPUT", "-o", "json", "*=\(changed)"],
-            input: yaml([workload])
+        @Test(
+            "kubectl decodes the Deployment and both DaemonSets into its typed objects without losing a field",
+            arguments: ["operator", "config-daemon", "device-plugin"]
         )
-        #expect(result.status == 0, "\(result.stderr)")
-        let decoded = try #require(try ManifestReader.parse(result.stdout, file: "kubectl.json").first)
-        #expect(missing(replacingImages(workload, with: changed), in: decoded.value) == [])
-    }
+        func typedWorkloads(_ which: String) throws {
+            let opts = options(prefix: "example.com") {
+                $0.useCDI = true
+                $0.configurationMode = "systemd"
+                $0.disablePlugins = ["mellanox"]
+                $0.configDaemonEnvVars = ["HTTP_PROXY": "http://proxy:3128"]
+                $0.featureGates = ["parallelNicConfig": true]
+            }
+            let workload: JSONValue
+            switch which {
+            case "operator": workload = try object(allObjects(), kind: "Deployment", name: "sriov-network-operator")
+            case "config-daemon": workload = DaemonSetRenderer.configDaemon(options: opts, image: image)
+            default: workload = DaemonSetRenderer.devicePlugin(options: opts, image: image)
+            }
+            // `set image` makes kubectl decode the object into its Go type offline; it prints nothing unless the image
+            // changes, so it swaps in another one, which the expectation swaps in too.
+            let changed = "kubectl.invalid/changed:1"
+            let result = try Kubectl.run(
+                ["set", "image", "--local", "-f", "INPUT", "-o", "json", "*=\(changed)"],
+                input: yaml([workload])
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let decoded = try #require(try ManifestReader.parse(result.stdout, file: "kubectl.json").first)
+            #expect(missing(replacingImages(workload, with: changed), in: decoded.value) == [])
+        }
 
-    @Test(
-        "kubectl apply --dry-run=client accepts everything but the SriovOperatorConfig",
-        .enabled(if: Kubectl.hasCluster)
-    )
-    func applyDryRun() throws {
-        // The SriovOperatorConfig needs its CRD served, which a client-side dry run never creates.
-        let objects = allObjects().filter { $0["kind"] != "SriovOperatorConfig" }
-        let result = try Kubectl.run(["apply", "--dry-run=client", "-f", "INPUT"], input: yaml(objects))
-        #expect(result.status == 0, "\(result.stderr)")
+        @Test(
+            "kubectl apply --dry-run=client accepts everything but the SriovOperatorConfig",
+            .enabled(if: Kubectl.hasCluster)
+        )
+        func applyDryRun() throws {
+            // The SriovOperatorConfig needs its CRD served, which a client-side dry run never creates.
+            let objects = allObjects().filter { $0["kind"] != "SriovOperatorConfig" }
+            let result = try Kubectl.run(["apply", "--dry-run=client", "-f", "INPUT"], input: yaml(objects))
+            #expect(result.status == 0, "\(result.stderr)")
+        }
     }
 }

@@ -292,7 +292,11 @@ final class ValueDecoderImpl: Decoder {
         var codingPath: [any CodingKey] { self.decoder.codingPath }
         func decodeNil() -> Bool { self.decoder.value == .null }
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            let inner = ValueDecoderImpl(value: self.decoder.value, codingPath: self.codingPath, strict: self.decoder.strict)
+            let inner = ValueDecoderImpl(
+                value: self.decoder.value,
+                codingPath: self.codingPath,
+                strict: self.decoder.strict
+            )
             let result = try inner.decodeChecked(type)
             self.decoder.accessedKeys.formUnion(inner.accessedKeys)
             return result

@@ -44,7 +44,13 @@ public struct ClusterSeeder: Sendable {
                 }
                 if established { break }
                 if ContinuousClock.now > deadline {
-                    throw KubeError(status: 0, reason: "Timeout", message: "CRD \(name) not established", verb: "wait", resource: name)
+                    throw KubeError(
+                        status: 0,
+                        reason: "Timeout",
+                        message: "CRD \(name) not established",
+                        verb: "wait",
+                        resource: name
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }

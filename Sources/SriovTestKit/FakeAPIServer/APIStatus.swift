@@ -13,8 +13,10 @@ struct APIStatus: Error, Sendable {
     var json: JSONValue {
         var object: JSONObject = [
             "kind": "Status", "apiVersion": "v1", "metadata": .object([:]), "status": "Failure",
-            "message": .string(self.message), "reason": .string(self.reason),
+            "message": .string(self.message),
         ]
+        // An error that is not an API status (reason Unknown) has no `reason` on the wire.
+        if !self.reason.isEmpty { object["reason"] = .string(self.reason) }
         if var details = self.details {
             if let retryAfterSeconds { details["retryAfterSeconds"] = .int(retryAfterSeconds) }
             object["details"] = .object(details)
@@ -69,16 +71,42 @@ struct APIStatus: Error, Sendable {
         )
     }
 
-    /// 422 with one field cause, as `errors.NewInvalid` builds it (`Kind.group "name" is invalid: field: detail`).
-    static func invalid(kind: String, _ type: ResourceType, name: String, field: String, detail: String) -> APIStatus {
-        var details = self.details(type, name: name)
-        details["kind"] = .string(kind)
-        details["causes"] = [["reason": "FieldValueInvalid", "message": .string(detail), "field": .string(field)]]
-        let qualifiedKind = type.group.isEmpty ? kind : "\(kind).\(type.group)"
+    /// 422 with one field cause, as `errors.NewInvalid` builds it: `ConfigMap "x" is invalid: field: detail`
+    /// for built-in kinds, `plural.group "x" is invalid: …` for custom resources (whose registry names
+    /// the resource where built-ins name the kind).
+    static func invalid(
+        kind: String,
+        _ type: ResourceType,
+        name: String,
+        field: String,
+        detail: String,
+        causeReason: String = "FieldValueInvalid"
+    ) -> APIStatus {
+        let kindName = type.isBuiltIn ? kind : type.plural
+        var details = JSONObject()
+        if !name.isEmpty { details["name"] = .string(name) }
+        if !type.group.isEmpty { details["group"] = .string(type.group) }
+        details["kind"] = .string(kindName)
+        details["causes"] = [["reason": .string(causeReason), "message": .string(detail), "field": .string(field)]]
+        let qualifiedKind = type.group.isEmpty ? kindName : "\(kindName).\(type.group)"
         return APIStatus(
             code: 422,
             reason: "Invalid",
             message: "\(qualifiedKind) \"\(name)\" is invalid: \(field): \(detail)",
+            details: details
+        )
+    }
+
+    /// A failed DELETE precondition, reported (by `rest.BeforeDelete`) against the kind, not the resource.
+    static func preconditionFailed(kind: String, _ type: ResourceType, name: String, _ why: String) -> APIStatus {
+        var details: JSONObject = ["name": .string(name)]
+        if !type.group.isEmpty { details["group"] = .string(type.group) }
+        details["kind"] = .string(kind)
+        let qualifiedKind = type.group.isEmpty ? kind : "\(kind).\(type.group)"
+        return APIStatus(
+            code: 409,
+            reason: "Conflict",
+            message: "Operation cannot be fulfilled on \(qualifiedKind) \"\(name)\": \(why)",
             details: details
         )
     }
@@ -110,13 +138,12 @@ struct APIStatus: Error, Sendable {
         details: [:]
     )
 
-    static func unsupportedMediaType(_ contentType: String) -> APIStatus {
+    static func unsupportedMediaType() -> APIStatus {
         APIStatus(
             code: 415,
             reason: "UnsupportedMediaType",
             message: "the body of the request was in an unknown format - accepted media types include: "
-                + "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
-            details: ["causes": [["message": .string("unsupported media type \(GoJSON.quote(contentType))")]]]
+                + "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
         )
     }
 
@@ -150,7 +177,9 @@ struct APIStatus: Error, Sendable {
         case 409: return "the server reported a conflict"
         case 429: return "Too many requests, please try again later."
         case 503: return "the server is currently unable to handle the request"
-        case 504: return "the server was unable to return a response in the time allotted, but may still be processing the request"
+        case 504:
+            return
+                "the server was unable to return a response in the time allotted, but may still be processing the request"
         case 500: return "an error on the server (\"injected fault\") has prevented the request from succeeding"
         default: return "injected fault (HTTP \(code))"
         }

@@ -27,7 +27,11 @@ enum Patch {
     private static func withoutDirectives(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let object):
-            return .object(JSONObject(object.entries.filter { !$0.key.hasPrefix("$") }.map { ($0.key, self.withoutDirectives($0.value)) }))
+            return .object(
+                JSONObject(
+                    object.entries.filter { !$0.key.hasPrefix("$") }.map { ($0.key, self.withoutDirectives($0.value)) }
+                )
+            )
         case .array(let items):
             return .array(items.map(self.withoutDirectives))
         default:
@@ -45,12 +49,18 @@ enum Patch {
     /// RFC 6902 JSON Patch: `add`, `remove`, `replace`, `move`, `copy` and `test`, with RFC 6901 pointers.
     static func json(_ document: JSONValue, _ patch: JSONValue) throws(JSONPatchError) -> JSONValue {
         guard case .array(let operations) = patch else {
-            throw JSONPatchError(message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch", isMalformed: true)
+            throw JSONPatchError(
+                message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
+                isMalformed: true
+            )
         }
         var document = document
         for operation in operations {
             guard let op = operation["op"]?.stringValue, let path = operation["path"]?.stringValue else {
-                throw JSONPatchError(message: "operation missing op or path: \(GoJSON.encode(operation))", isMalformed: true)
+                throw JSONPatchError(
+                    message: "operation missing op or path: \(GoJSON.encode(operation))",
+                    isMalformed: true
+                )
             }
             let pointer = try self.pointer(path)
             switch op {
@@ -73,7 +83,10 @@ enum Patch {
                     (document, value) = try self.remove(at: fromPointer[...], in: document)
                 } else {
                     guard let found = self.value(at: fromPointer, in: document) else {
-                        throw JSONPatchError(message: "copy operation does not apply: doc is missing from path: \(from)", isMalformed: false)
+                        throw JSONPatchError(
+                            message: "copy operation does not apply: doc is missing from path: \(from)",
+                            isMalformed: false
+                        )
                     }
                     value = found
                 }
@@ -100,7 +113,7 @@ enum Patch {
             throw JSONPatchError(message: "JSON pointer \(GoJSON.quote(path)) must start with '/'", isMalformed: true)
         }
         return path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
-            $0.replacing("~1", with: "/").replacing("~0", with: "~")
+            String($0).replacing("~1", with: "/").replacing("~0", with: "~")
         }
     }
 
@@ -118,7 +131,11 @@ enum Patch {
         return current
     }
 
-    private static func add(_ value: JSONValue, at pointer: ArraySlice<String>, in document: JSONValue) throws(JSONPatchError) -> JSONValue {
+    private static func add(
+        _ value: JSONValue,
+        at pointer: ArraySlice<String>,
+        in document: JSONValue
+    ) throws(JSONPatchError) -> JSONValue {
         guard let token = pointer.first else { return value }
         let rest = pointer.dropFirst()
         switch document {
@@ -148,7 +165,10 @@ enum Patch {
         }
     }
 
-    private static func remove(at pointer: ArraySlice<String>, in document: JSONValue) throws(JSONPatchError) -> (document: JSONValue, removed: JSONValue) {
+    private static func remove(
+        at pointer: ArraySlice<String>,
+        in document: JSONValue
+    ) throws(JSONPatchError) -> (document: JSONValue, removed: JSONValue) {
         guard let token = pointer.first else { throw self.missing(pointer) }
         let rest = pointer.dropFirst()
         switch document {
@@ -176,6 +196,9 @@ enum Patch {
     }
 
     private static func missing(_ pointer: ArraySlice<String>) -> JSONPatchError {
-        JSONPatchError(message: "doc is missing path: \"/\(pointer.joined(separator: "/"))\": missing value", isMalformed: false)
+        JSONPatchError(
+            message: "doc is missing path: \"/\(pointer.joined(separator: "/"))\": missing value",
+            isMalformed: false
+        )
     }
 }

@@ -17,7 +17,8 @@ struct ResourceType: Hashable, Sendable, CustomStringConvertible {
     /// Resources whose `status` is written through the main resource: they have no status
     /// subresource (ConfigMap, Secret, …) or, for Node and Namespace, the fake accepts both.
     var statusOnMainResource: Bool {
-        self.group.isEmpty && ["configmaps", "secrets", "nodes", "namespaces", "events", "serviceaccounts"].contains(self.plural)
+        self.group.isEmpty
+            && ["configmaps", "secrets", "nodes", "namespaces", "events", "serviceaccounts"].contains(self.plural)
     }
 
     /// Whether `/status` exists for this resource.
@@ -136,6 +137,6 @@ struct ObjectID: Hashable, Comparable, Sendable {
     var name: String
 
     static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
-        (lhs.namespace, lhs.name) < (rhs.namespace, rhs.name)
+        lhs.storageKey.utf8.lexicographicallyPrecedes(rhs.storageKey.utf8)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 
 /// A `labelSelector` query parameter in the string form `labels.Parse` accepts:
@@ -179,10 +180,12 @@ struct FieldSelectorQuery: Sendable {
         if field == "metadata.name" || field == "metadata.namespace" { return true }
         guard type.group.isEmpty else { return false }
         switch type.plural {
-        case "pods": return ["spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName"].contains(field)
+        case "pods":
+            return ["spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName"].contains(field)
         case "secrets": return field == "type"
         case "events":
-            return field.hasPrefix("involvedObject.") || ["reason", "type", "source", "reportingComponent"].contains(field)
+            return field.hasPrefix("involvedObject.")
+                || ["reason", "type", "source", "reportingComponent"].contains(field)
         case "nodes": return field == "spec.unschedulable"
         default: return false
         }
