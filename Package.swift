@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "SriovBenchmarks",
             dependencies: [
-                "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit",
+                "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit", "SriovOperator", "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SriovBenchmarks",

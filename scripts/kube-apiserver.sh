@@ -208,7 +208,7 @@ def module_of(header):
 
 
 versioned_index = {}
-out, moved = [], 0
+out, moved, with_packages = [], 0, 0
 for header, body in blocks:
     if header is None:
         out.append((header, body))
@@ -228,6 +228,7 @@ for header, body in blocks:
     # The wildcard header goes first; the versioned header then owns its own lines plus the moved package lines.
     out[i] = (header, meta + [vheader] + vbody + pkgs)
     moved += 1
+    with_packages += 1 if any(l.strip() for l in pkgs) else 0
 
 with open(modules_txt, "w") as f:
     for header, body in out:
@@ -235,8 +236,8 @@ with open(modules_txt, "w") as f:
             f.write(header + "\n")
         for l in body:
             f.write(l + "\n")
-print(f"modules.txt: moved {moved} wildcard replacement headers", file=sys.stderr)
-if moved == 0:
+print(f"modules.txt: moved {moved} wildcard replacement headers, {with_packages} with package lines", file=sys.stderr)
+if with_packages == 0:
     sys.exit("modules.txt: nothing to fix; is this the v1.20.2 tree?")
 PY
 }
@@ -438,18 +439,19 @@ pid_alive() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"
 }
 
+# Stops the process in PIDFILE if it still runs NAME: SIGNAL (default TERM), then SIGKILL after 10 s.
 stop_pid() {
-    local pidfile="$1" name="$2" pid i
+    local pidfile="$1" name="$2" signal="${3:-TERM}" pid i
     [ -f "$pidfile" ] || return 0
     pid="$(cat "$pidfile")"
     if pid_alive "$pid" "$name"; then
-        kill -TERM "$pid" 2>/dev/null || true
+        kill -"$signal" "$pid" 2>/dev/null || true
         for i in $(seq 1 100); do
             pid_alive "$pid" "$name" || break
             sleep 0.1
         done
         if pid_alive "$pid" "$name"; then
-            log "$name ($pid) did not stop on SIGTERM within 10 s; SIGKILL"
+            log "$name ($pid) did not stop on SIG$signal within 10 s; SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
             for i in $(seq 1 50); do
                 pid_alive "$pid" "$name" || break
@@ -464,8 +466,10 @@ cmd_stop() {
     local dir="${1:?usage: $0 stop DIR}"
     [ -d "$dir" ] || return 0
     dir="$(cd "$dir" && pwd)"
-    # The watchdog calls `stop` itself; only stop it when it is not the caller.
-    if [ "${SRIOV_KUBE_IN_WATCHDOG:-0}" != 1 ]; then stop_pid "$dir/watchdog.pid" "kube-apiserver.sh"; fi
+    # The watchdog calls `stop` itself; only stop it when it is not the caller. SIGKILL, because it has nothing to
+    # clean up and inherits its starter's signal mask: started from a Swift test process (Foundation's Process keeps
+    # the mask), SIGTERM is blocked. The Go servers unblock the signals they handle, so SIGTERM reaches them.
+    if [ "${SRIOV_KUBE_IN_WATCHDOG:-0}" != 1 ]; then stop_pid "$dir/watchdog.pid" "kube-apiserver.sh" KILL; fi
     stop_pid "$dir/kube-apiserver.pid" "$APISERVER"
     stop_pid "$dir/etcd.pid" etcd
 }
@@ -600,7 +604,7 @@ case "${1:-}" in
 build) cmd_build ;;
 start) cmd_start "${2:-}" ;;
 stop) cmd_stop "${2:-}" ;;
-status) cmd_status ;;
+status) cmd_status || exit 1 ;;
 _watchdog) cmd_watchdog "$2" "$3" "$4" ;;
 *)
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -170,3 +170,11 @@ do {
 } catch {
     print("host benchmark failed: \(error)")
 }
+
+// MARK: - Operator against the fake API server
+
+do {
+    try await OperatorBenchmark.run(nodes: nodeCount, policies: policyCount)
+} catch {
+    print("operator benchmark failed: \(error)")
+}

@@ -33,5 +33,20 @@ public final class Store<R: Resource>: Sendable {
 
     func upsert(_ object: R) { self.objects.withLock { $0[object.key] = object } }
 
+    /// Puts the server's answer to our own write into the cache at once ("read your own writes"), unless
+    /// the cache already holds a newer version (resourceVersions compared as integers, as etcd's are).
+    /// Without this, a resync that runs before the watch delivers our write would see the old object and
+    /// write again.
+    public func recordWrite(_ object: R) {
+        self.objects.withLock { objects in
+            if let cached = objects[object.key], let old = Int(cached.metadata.resourceVersion),
+                let new = Int(object.metadata.resourceVersion), old > new
+            {
+                return
+            }
+            objects[object.key] = object
+        }
+    }
+
     func remove(_ object: R) { self.objects.withLock { $0[object.key] = nil } }
 }

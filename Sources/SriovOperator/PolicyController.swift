@@ -59,14 +59,14 @@ public struct PolicyController: Sendable {
                 switch result.action {
                 case .create:
                     do {
-                        _ = try await states.create(result.state)
+                        self.caches.nodeStates.recordWrite(try await states.create(result.state))
                         self.writes.record("create", "SriovNetworkNodeState")
                         log.info("node state created")
                     } catch let error as KubeError where error.isAlreadyExists {
                         // The cache was behind; the next pass sees it.
                     }
                 case .update:
-                    _ = try await states.update(result.state)
+                    self.caches.nodeStates.recordWrite(try await states.update(result.state))
                     self.writes.record("update", "SriovNetworkNodeState")
                     log.info("node state spec updated")
                 case .stale(let deleteAfter):
@@ -89,10 +89,11 @@ public struct PolicyController: Sendable {
         }
         for change in plan.labels where change.changes {
             do {
-                _ = try await self.client.api(Node.self).mergePatch(
+                let node = try await self.client.api(Node.self).mergePatch(
                     change.node,
                     ["metadata": ["labels": [change.key: change.value.map { .string($0) } ?? .null]]]
                 )
+                self.caches.nodes.recordWrite(node)
                 self.writes.record("patch", "Node")
                 logger.info(
                     "node label set",
@@ -116,7 +117,7 @@ public struct PolicyController: Sendable {
         if let previous = result.previous,
             previous.metadata.annotations[SriovNetworkNodeState.Annotation.keepStateUntil] == nil
         {
-            _ = try await states.update(result.state)
+            self.caches.nodeStates.recordWrite(try await states.update(result.state))
             self.writes.record("update", "SriovNetworkNodeState")
             logger.info("stale node state kept until", metadata: ["until": "\(deleteAfter)"])
         }
@@ -134,7 +135,7 @@ public struct PolicyController: Sendable {
         guard var current = self.caches.configMaps.get(namespace: self.settings.namespace, name: desired.metadata.name)
         else {
             do {
-                _ = try await api.create(desired)
+                self.caches.configMaps.recordWrite(try await api.create(desired))
                 self.writes.record("create", "ConfigMap")
                 logger.info("device plugin config created")
             } catch let error as KubeError where error.isAlreadyExists {}
@@ -146,7 +147,7 @@ public struct PolicyController: Sendable {
         }
         current.data = desired.data
         current.metadata.ownerReferences = desired.metadata.ownerReferences
-        _ = try await api.update(current)
+        self.caches.configMaps.recordWrite(try await api.update(current))
         self.writes.record("update", "ConfigMap")
         logger.info("device plugin config updated", metadata: ["nodes": "\(desired.data.count)"])
     }

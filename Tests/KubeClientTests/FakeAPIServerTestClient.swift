@@ -28,7 +28,8 @@ struct FakeServerClient {
         _ path: String,
         _ body: JSONValue? = nil,
         raw: String? = nil,
-        contentType: String = "application/json"
+        contentType: String = "application/json",
+        timeout: TimeAmount = .seconds(10)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
@@ -36,7 +37,7 @@ struct FakeServerClient {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: text))
         }
-        let response = try await self.http.execute(request, timeout: .seconds(10))
+        let response = try await self.http.execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 16 << 20)
         let text = String(buffer: buffer)
         let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null

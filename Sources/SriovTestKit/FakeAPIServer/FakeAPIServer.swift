@@ -120,7 +120,7 @@ public final class FakeAPIServer: Sendable {
             group.cancelAll()
         }
         runner.task.cancel()
-        print("DEBUG stop result", await runner.task.result)
+        _ = await runner.task.result
     }
 
     /// How long a graceful shutdown may take before the server is cancelled.

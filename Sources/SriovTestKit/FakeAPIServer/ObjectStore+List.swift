@@ -59,10 +59,15 @@ extension StoreState {
             object["apiVersion"] = nil
             return .object(object)
         }
-        return [
+        let list: JSONValue = [
             "kind": .string(self.kind(of: path.type) + "List"), "apiVersion": .string(path.apiVersion),
             "metadata": .object(metadata), "items": .array(items),
         ]
+        if path.type.isBuiltIn { return list }
+        // Custom resource lists are maps upstream: sorted keys, and an empty `continue` on the last page.
+        var listMetadata = metadata
+        if listMetadata["continue"] == nil { listMetadata["continue"] = "" }
+        return Self.canonical(Patch.merge(list, ["metadata": .object(listMetadata)]))
     }
 
     static func encodeContinue(version: Int, start: String) -> String {
@@ -78,7 +83,7 @@ extension StoreState {
             let value = try? JSONText.parse(String(decoding: data, as: UTF8.self)),
             case .int(let version)? = value["rv"], let start = value["start"]?.stringValue
         else {
-            throw APIStatus.badRequest("continue key is not valid: \(GoJSON.quote(token))")
+            throw APIStatus.badRequest("invalid continue token: continue key is not valid: \(GoJSON.quote(token))")
         }
         return (version, start)
     }

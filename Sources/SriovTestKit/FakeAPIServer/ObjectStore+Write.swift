@@ -42,6 +42,15 @@ extension StoreState {
                 causeReason: "FieldValueRequired"
             )
         }
+        if let problem = Self.nameProblem(name, isLabel: path.type == Self.namespaces) {
+            throw .invalid(
+                kind: kind,
+                path.type,
+                name: name,
+                field: "metadata.name",
+                detail: "Invalid value: \(GoJSON.quote(name)): \(problem)"
+            )
+        }
         if let version = metadata["resourceVersion"]?.stringValue, !version.isEmpty {
             // Upstream: storage.ErrResourceVersionSetOnCreate, which reaches the client as a reason-less 500.
             throw APIStatus(
@@ -199,18 +208,29 @@ extension StoreState {
                 )
             }
             let applied = try Self.parseYAML(text)
+            guard let appliedKind = applied["kind"]?.stringValue, !appliedKind.isEmpty else {
+                throw APIStatus(
+                    code: 500,
+                    reason: "",
+                    message: "failed to create typed patch object: no corresponding type for "
+                        + "\(applied["apiVersion"]?.stringValue ?? ""), Kind="
+                )
+            }
+            guard !Self.metaString(applied, "name").isEmpty else {
+                throw APIStatus.badRequest(
+                    "the name of the object (\(id.name) based on URL) was undeterminable: name must be provided"
+                )
+            }
             guard let existing else {
                 guard !path.isStatus else { throw .notFound(path.type, name: id.name) }
                 var collection = path
                 collection.name = nil
-                var body = applied
-                if Self.metaString(body, "name").isEmpty { Self.setMeta(&body, "name", .string(id.name)) }
-                guard Self.metaString(body, "name") == id.name else {
+                guard Self.metaString(applied, "name") == id.name else {
                     throw .badRequest(
-                        "the name of the object (\(Self.metaString(body, "name"))) does not match the name on the URL (\(id.name))"
+                        "the name of the object (\(Self.metaString(applied, "name"))) does not match the name on the URL (\(id.name))"
                     )
                 }
-                return (try self.create(body, path: collection), true)
+                return (try self.create(applied, path: collection), true)
             }
             // Simplification: server-side apply merges the applied configuration into the object
             // (a merge patch); field ownership, conflicts and removal of no-longer-applied fields are not modelled.
@@ -331,6 +351,10 @@ extension StoreState {
             if Self.meta(old, "deletionTimestamp") == nil {
                 Self.setMeta(&marked, "deletionTimestamp", .string(Self.timestamp(self.now())))
                 Self.setMeta(&marked, "deletionGracePeriodSeconds", 0)
+                // Upstream: rest.BeforeDelete bumps a generation it finds when it starts a graceful deletion.
+                if case .int(let generation)? = Self.meta(old, "generation"), generation > 0 {
+                    Self.setMeta(&marked, "generation", .int(generation + 1))
+                }
             }
             Self.setMeta(&marked, "finalizers", .array(finalizers.map(JSONValue.string)))
             if Self.canonical(marked) == Self.canonical(old) { return old }
@@ -409,6 +433,28 @@ extension StoreState {
             if let s = value.stringValue { labels[key] = s }
         }
         return labels
+    }
+
+    /// Why a name is not a DNS-1123 subdomain (or, for namespaces, label), in the validator's words.
+    static func nameProblem(_ name: String, isLabel: Bool) -> String? {
+        func isAlphanumeric(_ c: Character) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        let labels = isLabel ? [Substring(name)] : name.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = labels.allSatisfy { label in
+            guard let first = label.first, let last = label.last else { return false }
+            return isAlphanumeric(first) && isAlphanumeric(last) && label.allSatisfy { isAlphanumeric($0) || $0 == "-" }
+        }
+        if isLabel {
+            if name.count > 63 { return "must be no more than 63 characters" }
+            if valid { return nil }
+            return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+                + "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+                + "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        }
+        if name.count > 253 { return "must be no more than 253 characters" }
+        if valid { return nil }
+        return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+            + "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+            + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
     }
 
     private static func randomSuffix() -> String {
