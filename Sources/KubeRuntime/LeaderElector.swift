@@ -58,10 +58,15 @@ public struct LeaderElector: Sendable {
 
     func acquire() async -> Bool { await self.tryAcquireOrRenew() }
 
+    /// `metav1.MicroTime`: RFC 3339 with exactly six fractional digits (the API server rejects other forms).
     static func now() -> String {
+        let date = Date()
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        formatter.formatOptions = [.withInternetDateTime]
+        let seconds = formatter.string(from: date).dropLast()  // drop the "Z"
+        let micros = Int((date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)) * 1_000_000)
+        let fraction = String(micros)
+        return "\(seconds).\(String(repeating: "0", count: max(0, 6 - fraction.count)))\(fraction)Z"
     }
 
     static func parse(_ text: String?) -> Date? {
@@ -106,6 +111,10 @@ public struct LeaderElector: Sendable {
             return true
         } catch {
             self.logger.debug("lease attempt failed", metadata: ["lease": "\(self.name)", "error": "\(error)"])
+            // A rejected write (not a conflict) is a bug worth seeing at the default level.
+            if let error = error as? KubeError, !error.isConflict, !error.isAlreadyExists, !error.isTransient {
+                self.logger.warning("lease write rejected", metadata: ["lease": "\(self.name)", "error": "\(error)"])
+            }
             return false
         }
     }
