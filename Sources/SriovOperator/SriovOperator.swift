@@ -18,6 +18,7 @@ public struct SriovOperator: Sendable {
     let policyQueue = WorkQueue<String>()
     let networkQueue = WorkQueue<NetworkKey>()
     let configQueue = WorkQueue<String>()
+    let drainQueue = WorkQueue<String>()
 
     public init(
         client: KubeClient,
@@ -59,6 +60,13 @@ public struct SriovOperator: Sendable {
         let policyQueue = self.policyQueue
         let networkQueue = self.networkQueue
         let configQueue = self.configQueue
+        let drainQueue = self.drainQueue
+        let drain = DrainController(
+            client: self.client,
+            caches: self.caches,
+            settings: self.settings,
+            writes: self.writes
+        )
         let debounce = self.settings.policyDebounce
         let caches = self.caches
 
@@ -99,11 +107,29 @@ public struct SriovOperator: Sendable {
             }
             // Every change that can alter the render enqueues the single policy key (debounced); the render
             // writes only differences, so spurious triggers cost a render, never a write.
-            reflect(Node.self, caches.nodes, namespace: nil) { _ in await policyChanged() }
+            reflect(Node.self, caches.nodes, namespace: nil) { change in
+                await policyChanged()
+                switch change {
+                case .applied(let node): await drainQueue.add(node.metadata.name)
+                case .restarted(let nodes): for node in nodes { await drainQueue.add(node.metadata.name) }
+                case .deleted: break
+                }
+            }
             reflect(Namespace.self, caches.namespaces, namespace: nil) { _ in await allNetworks() }
             reflect(SriovNetworkNodePolicy.self, caches.policies, namespace: ns) { _ in await policyChanged() }
             reflect(SriovNetworkPoolConfig.self, caches.poolConfigs, namespace: ns) { _ in await policyChanged() }
-            reflect(SriovNetworkNodeState.self, caches.nodeStates, namespace: ns) { _ in await policyChanged() }
+            reflect(SriovNetworkNodeState.self, caches.nodeStates, namespace: ns) { change in
+                await policyChanged()
+                switch change {
+                case .applied(let state): await drainQueue.add(state.metadata.name)
+                case .restarted(let states): for state in states { await drainQueue.add(state.metadata.name) }
+                case .deleted: break
+                }
+                // A node finishing its drain may make room for another one in its pool.
+                if case .applied = change {
+                    for node in caches.nodes.list() { await drainQueue.add(node.metadata.name) }
+                }
+            }
             reflect(ConfigMap.self, caches.configMaps, namespace: ns) { _ in await policyChanged() }
             reflect(SriovOperatorConfig.self, caches.operatorConfigs, namespace: ns) { _ in
                 await policyChanged()
@@ -154,6 +180,11 @@ public struct SriovOperator: Sendable {
                     controllers.addTask {
                         await Controller(name: "operator-config", queue: configQueue, logger: log) { _, logger in
                             try await config.reconcile(logger: logger)
+                        }.run()
+                    }
+                    controllers.addTask {
+                        await Controller(name: "drain", queue: drainQueue, workers: 4, logger: log) { node, logger in
+                            try await drain.reconcile(node: node, logger: logger)
                         }.run()
                     }
                 }

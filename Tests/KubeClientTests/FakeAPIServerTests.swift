@@ -82,6 +82,16 @@ struct FakeAPIServerTests {
             #expect(withVersion.json["reason"] == nil)
             #expect(withVersion.json["message"] == "resourceVersion should not be set on objects to be created")
 
+            let badName = try await client.post(self.cms, fakeConfigMap("Bad_Name"))
+            #expect(badName.status == 422)
+            #expect(
+                badName.json["message"]?.stringValue?.hasPrefix(
+                    #"ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain"#
+                ) == true
+            )
+            let badNamespace = try await client.post("/api/v1/namespaces", ["metadata": ["name": "a.b"]])
+            #expect(badNamespace.json["message"]?.stringValue?.contains("RFC 1123 label") == true)
+
             let generated = try await client.post(self.cms, ["metadata": ["generateName": "gen-"]])
             #expect(generated.status == 201)
             let name = try #require(generated.meta("name"))
@@ -260,6 +270,12 @@ struct FakeAPIServerTests {
             )
             #expect(strategicOnCR.status == 415)
 
+            let unnamed = try await client.patch(
+                "\(self.cms)/x?fieldManager=test",
+                "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\"}",
+                "application/apply-patch+yaml"
+            )
+            #expect(unnamed.status == 400)
             let apply = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: \"1\"\n"
             let noManager = try await client.patch("\(self.cms)/applied", apply, "application/apply-patch+yaml")
             #expect(noManager.status == 422)
@@ -311,6 +327,36 @@ struct FakeAPIServerTests {
             #expect(removed.status == 200)
             #expect(try await client.get(path).status == 404)
             #expect(server.object(path: path) == nil)
+        }
+    }
+
+    @Test("starting a graceful deletion bumps generation; creating over a deleting object says so")
+    func deletionOfCustomResource() async throws {
+        try await withFakeServerClient { _, client in
+            let path = "\(fakePoliciesPath)/p"
+            #expect(try await client.post(fakePoliciesPath, fakePolicy("p", numVfs: 1)).status == 201)
+            let marked = try await client.delete(path, ["propagationPolicy": "Foreground"])
+            #expect(marked.json["metadata"]?["finalizers"] == ["foregroundDeletion"])
+            #expect(marked.json["metadata"]?["generation"] == 2)
+            let recreate = try await client.post(fakePoliciesPath, fakePolicy("p", numVfs: 1))
+            #expect(recreate.status == 409)
+            #expect(
+                recreate.json["message"]
+                    == #"object is being deleted: sriovnetworknodepolicies.sriovnetwork.openshift.io "p" already exists"#
+            )
+            let removed = try await client.patch(
+                path,
+                #"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+                "application/json-patch+json"
+            )
+            #expect(removed.status == 200)
+            let gone = try await client.get(path)
+            #expect(gone.status == 404)
+            #expect(
+                gone.json["details"] == [
+                    "group": "sriovnetwork.openshift.io", "kind": "sriovnetworknodepolicies", "name": "p",
+                ]
+            )
         }
     }
 

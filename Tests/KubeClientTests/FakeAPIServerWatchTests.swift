@@ -41,8 +41,12 @@ struct FakeAPIServerWatchTests {
 
             #expect(try await client.put("\(self.cms)/b", fakeConfigMap("b", labels: ["app": "nic"])).status == 200)
             #expect(try await watch.nextEvent()! == ("ADDED", "b"))
-            #expect(try await client.put("\(self.cms)/a", fakeConfigMap("a")).status == 200)
-            #expect(try await watch.nextEvent()! == ("DELETED", "a"))
+            let unlabelled = try await client.put("\(self.cms)/a", fakeConfigMap("a"))
+            let exit = try #require(try await watch.next())
+            #expect(exit["type"] == "DELETED")
+            // The real server sends the last state that matched, at the new resourceVersion.
+            #expect(exit["object"]?["metadata"]?["labels"] == ["app": "nic"])
+            #expect(exit["object"]?["metadata"]?["resourceVersion"]?.stringValue == unlabelled.meta("resourceVersion"))
         }
     }
 

@@ -31,12 +31,13 @@ struct Watcher: Sendable {
     }
 
     /// The event this watch sees for a change, if any: a change that moves an object into the
-    /// selection is `ADDED` and one that moves it out is `DELETED` (Upstream: cacher's watchCacheEvent filtering).
+    /// selection is `ADDED` and one that moves it out is `DELETED`.
     func event(for record: EventRecord) -> String? {
         guard record.type == self.request.path.type else { return nil }
         let now = self.matches(record.id, record.object)
         let before = record.previous.map { self.matches(record.id, $0) } ?? false
         let type: String
+        var object = record.object
         switch record.kind {
         case .added:
             guard now else { return nil }
@@ -45,14 +46,20 @@ struct Watcher: Sendable {
             switch (before, now) {
             case (true, true): type = "MODIFIED"
             case (false, true): type = "ADDED"
-            case (true, false): type = "DELETED"
+            case (true, false):
+                // Upstream: cacheWatcher.convertToWatchEvent sends the previous content at the new resourceVersion.
+                type = "DELETED"
+                if let previous = record.previous {
+                    object = previous
+                    StoreState.setMeta(&object, "resourceVersion", .string(String(record.resourceVersion)))
+                }
             case (false, false): return nil
             }
         case .deleted:
             guard now || before else { return nil }
             type = "DELETED"
         }
-        return Self.line(type, record.object)
+        return Self.line(type, object)
     }
 
     static func line(_ type: String, _ object: JSONValue) -> String {
