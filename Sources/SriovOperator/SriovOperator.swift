@@ -1,6 +1,6 @@
 public import KubeClient
-public import KubeCore
-public import KubeRuntime
+import KubeCore
+import KubeRuntime
 public import Logging
 import SriovAPI
 import SriovRender
