@@ -1,8 +1,8 @@
 import Foundation
-public import Hummingbird
-public import KubeClient
+import Hummingbird
+import KubeClient
 import KubeCore
-public import KubeRuntime
+import KubeRuntime
 public import Logging
 import NIOCore
 import Prometheus
