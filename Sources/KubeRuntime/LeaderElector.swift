@@ -52,7 +52,13 @@ public struct LeaderElector: Sendable {
                 await group.next()
                 group.cancelAll()
             }
-            if Task.isCancelled { await self.release() }
+            if Task.isCancelled {
+                // Release the lease so a successor takes over at once. This runs after cancellation, when any
+                // request made from this task would fail immediately; a detached task is not cancelled, and
+                // awaiting its value keeps the release inside this call (the one unstructured task here).
+                let elector = self
+                await Task.detached { await elector.release() }.value
+            }
         }
     }
 

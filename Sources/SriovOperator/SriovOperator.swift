@@ -163,6 +163,7 @@ public struct SriovOperator: Sendable {
             group.addTask {
                 // Controllers start once every cache has listed, so the first render sees the whole cluster.
                 while !caches.hasSynced && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+                guard !Task.isCancelled else { return }
                 await policyQueue.add(PolicyController.key)
                 await configQueue.add("config")
                 await allNetworks()
