@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sriov", targets: ["SriovCLI"]),
+        .executable(name: "sriov-cni", targets: ["SriovCNIMain"]),
         .executable(name: "sriov-bench", targets: ["SriovBenchmarks"]),
     ],
     dependencies: [
@@ -25,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(
@@ -81,10 +88,67 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SriovDaemon",
+            dependencies: [
+                "KubeCore", "KubeClient", "KubeRuntime", "SriovAPI", "SriovRender", "SriovHost",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DevicePluginAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SriovDevicePlugin",
+            dependencies: [
+                "KubeCore", "SriovAPI", "SriovHost", "DevicePluginAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SriovCNI",
+            dependencies: [
+                "KubeCore", "SriovAPI", "SriovHost",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SriovCNIMain",
+            dependencies: ["SriovCNI"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SriovWebhook",
+            dependencies: [
+                "KubeCore", "KubeClient", "KubeRuntime", "SriovAPI", "SriovRender",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SriovCLI",
             dependencies: [
                 "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "KubeClient", "KubeRuntime", "SriovOperator",
+                "SriovDaemon", "SriovDevicePlugin", "SriovWebhook",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -95,7 +159,9 @@ let package = Package(
         .target(
             name: "SriovTestKit",
             dependencies: [
-                "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "KubeClient",
+                "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "KubeClient", "DevicePluginAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +172,9 @@ let package = Package(
             name: "SriovBenchmarks",
             dependencies: [
                 "KubeCore", "SriovAPI", "SriovRender", "SriovHost", "SriovTestKit", "SriovOperator", "KubeClient",
+                "SriovDaemon", "SriovDevicePlugin", "SriovCNI", "SriovWebhook", "DevicePluginAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/SriovBenchmarks",
@@ -152,6 +221,44 @@ let package = Package(
                 "SriovOperator", "KubeClient", "KubeRuntime", "KubeCore", "SriovAPI", "SriovRender", "SriovTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SriovDaemonTests",
+            dependencies: [
+                "SriovDaemon", "SriovOperator", "SriovHost", "KubeClient", "KubeRuntime", "KubeCore", "SriovAPI",
+                "SriovRender", "SriovTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SriovDevicePluginTests",
+            dependencies: [
+                "SriovDevicePlugin", "DevicePluginAPI", "SriovHost", "SriovAPI", "KubeCore", "SriovTestKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SriovCNITests",
+            dependencies: ["SriovCNI", "SriovCNIMain", "SriovHost", "SriovAPI", "KubeCore", "SriovTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SriovWebhookTests",
+            dependencies: [
+                "SriovWebhook", "KubeClient", "KubeRuntime", "KubeCore", "SriovAPI", "SriovRender", "SriovTestKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RealNICTests",
+            dependencies: ["SriovCLI", "SriovCNIMain", "SriovTestKit", "SriovHost", "KubeCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

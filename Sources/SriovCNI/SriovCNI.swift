@@ -1,0 +1,1 @@
+/// The SR-IOV CNI plugin: ADD/DEL/CHECK/VERSION (issue 12).

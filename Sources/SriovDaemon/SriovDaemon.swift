@@ -1,0 +1,1 @@
+/// The config daemon: makes the node match its SriovNetworkNodeState (issue 10).

@@ -1,0 +1,1 @@
+/// The SR-IOV device plugin: VF pools advertised to the kubelet (issue 11).

@@ -1,0 +1,1 @@
+/// Admission webhooks and the network-resources injector (issue 13).
