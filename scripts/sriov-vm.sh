@@ -346,7 +346,8 @@ cmd_run() {
     {
         echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb"
         echo "export SRIOV_VM_GUEST=1 SRIOV_VM_NICS=$nics"
-        echo "cd -- $(shq "$PWD") 2>/dev/null || { echo \"sriov-vm: $(shq "$PWD") is not visible in the guest; running in /\" >&2; cd /; }"
+        printf 'cd -- %s 2>/dev/null || { printf "sriov-vm: %%s is not visible in the guest; running in /\\n" %s >&2; cd /; }\n' \
+            "$(shq "$PWD")" "$(shq "$PWD")"
         printf 'script=%s\n' "$(shq "$script")"
         printf '[ -r "$script" ] || script=%s\n' "$(shq "$job/script")"
         printf 'exec bash -- "$script"'
