@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "sriov", targets: ["SriovCLI"]),
         .executable(name: "sriov-cni", targets: ["SriovCNIMain"]),
         .executable(name: "sriov-bench", targets: ["SriovBenchmarks"]),
+        .executable(name: "sriov-nl-probe", targets: ["RealNICProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -256,9 +257,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RealNICProbe",
+            dependencies: ["SriovHost"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RealNICTests",
-            dependencies: ["SriovCLI", "SriovCNIMain", "SriovTestKit", "SriovHost", "KubeCore"],
+            dependencies: ["SriovCLI", "SriovCNIMain", "RealNICProbe", "SriovTestKit", "SriovHost", "KubeCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,7 +11,8 @@ extension HostError {
         var error = HostError.system(message, errno: errno)
         switch errno {
         case ENODEV: error.code = .notFound
-        case EOPNOTSUPP: error.code = .unsupported
+        // igb answers EPROTONOSUPPORT for an 802.1ad VF VLAN: a feature the driver lacks, like EOPNOTSUPP.
+        case EOPNOTSUPP, EPROTONOSUPPORT: error.code = .unsupported
         default: break
         }
         return error

@@ -154,8 +154,20 @@ public final class RTNetlink: Netlink {
     }
 
     public func setVF(link: String, _ config: VFConfig) throws(HostError) {
-        try self.change("set VF \(config.vf) on link \(link)", link: link) { (index, seq) throws(HostError) in
-            try NetlinkMessage.setVF(ifindex: index, seq: seq, config: config)
+        do throws(HostError) {
+            try self.change("set VF \(config.vf) on link \(link)", link: link) { (index, seq) throws(HostError) in
+                try NetlinkMessage.setVF(ifindex: index, seq: seq, config: config)
+            }
+        } catch {
+            // igb (and other Intel drivers) answer a bare EINVAL to any TX rate while the PF has no carrier; say so,
+            // since the kernel gives no explanation and the request itself is valid.
+            guard error.errno == EINVAL, config.maxTxRate != nil || config.minTxRate != nil,
+                let pf = try? self.link(named: link), pf.operState != "up"
+            else { throw error }
+            var explained = error
+            explained.message +=
+                "; the PF link \(link) is \(pf.operState): drivers such as igb refuse VF rates until it has carrier"
+            throw explained
         }
     }
 }
