@@ -320,14 +320,25 @@ public struct LinuxSysFS: SysFS {
 
     /// Creates the parent directories of `path`, each resolved inside the root.
     public func makeParents(of path: String) throws(HostError) {
+        try self.makeParents(of: path, depth: 0)
+    }
+
+    func makeParents(of path: String, depth: Int) throws(HostError) {
         var components = path.split(separator: "/").dropLast()
         var current = ""
         while let next = components.first {
             components = components.dropFirst()
             current += "/" + next
-            let full = self.hostPath(try self.resolve(current))
-            if mkdir(full, 0o755) != 0 && errno != EEXIST {
-                throw HostError.system("cannot create directory", path: current, errno: errno)
+            let resolved = try self.resolve(current)
+            if mkdir(self.hostPath(resolved), 0o755) != 0 && errno != EEXIST {
+                // A link to a directory that does not exist yet (inside the root): create its parents first.
+                guard errno == ENOENT, resolved != current, depth < Self.maxLinks else {
+                    throw HostError.system("cannot create directory", path: current, errno: errno)
+                }
+                try self.makeParents(of: resolved + "/x", depth: depth + 1)
+                if mkdir(self.hostPath(resolved), 0o755) != 0 && errno != EEXIST {
+                    throw HostError.system("cannot create directory", path: current, errno: errno)
+                }
             }
         }
     }
