@@ -132,7 +132,7 @@ struct HostileInputTests {
         )
         try "kind: A\nn: 9223372036854775808\n".write(toFile: dir + "/int.yaml", atomically: true, encoding: .utf8)
         for (file, words) in [
-            ("fifo.yaml", "a FIFO"), ("laughs.yaml", "aliases"), ("deep.yaml", "nested deeper than 100 levels"),
+            ("fifo.yaml", "a FIFO"), ("laughs.yaml", "aliases"), ("deep.yaml", "nested"),
             ("int.yaml", "out of range"),
         ] {
             for command in ["validate", "plan"] {
@@ -164,14 +164,15 @@ struct HostileInputTests {
           nodeSelector: {kubernetes.io/hostname: worker-0}
         """.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
         let result = try HostileRun.run(["validate", dir])
+        let output = result.stdout + result.stderr
         #expect(!result.hung && !result.crashed)
-        #expect(result.status == 1, "\(result.stderr.prefix(2000))")
-        #expect(result.stderr.contains("\(dir)/policy.yaml:5: SriovNetworkNodePolicy"), "\(result.stderr.prefix(2000))")
-        #expect(result.stderr.contains("metadata.name: Invalid value: \"Bad/Name\": may not contain '/'"))
-        #expect(result.stderr.contains("a lowercase RFC 1123 subdomain must consist of"))
+        #expect(result.status == 1, "\(output.prefix(2000))")
+        #expect(output.contains("\(dir)/policy.yaml:5: SriovNetworkNodePolicy"), "\(output.prefix(2000))")
+        #expect(output.contains("metadata.name: Invalid value: \"Bad/Name\": may not contain '/'"))
+        #expect(output.contains("a lowercase RFC 1123 subdomain must consist of"))
         // The 1 MiB resourceName is never echoed back whole.
-        #expect(result.stderr.count < 20_000)
-        for line in result.stderr.split(separator: "\n") where line.hasPrefix("error:") || line.hasPrefix("warning:") {
+        #expect(output.count < 20_000)
+        for line in output.split(separator: "\n") where line.hasPrefix("error:") || line.hasPrefix("warning:") {
             #expect(line.contains("\(dir)/policy.yaml:"), "finding without file and line: \(line.prefix(300))")
         }
     }
