@@ -18,7 +18,8 @@ struct ApplyCommand: ParsableCommand {
             as it happens. What was applied is recorded per PF under /etc/sriov-operator/pci, so a second run \
             is a no-op and a later run (or `sriov reset`) resets PFs no policy selects any more.
 
-            Exit status: 0 applied (or nothing to do), 1 rejected policies or a failed step, 2 unreadable input.
+            Exit status: 0 applied (or nothing to do), 1 rejected policies or a failed step, 2 unreadable input or a \
+            usage error (checked before the host is touched).
             """
     )
 

@@ -129,7 +129,10 @@ struct HostileReaderTests {
         } throws: { "\($0)".hasPrefix(dir + "/p.yaml:2") }
     }
 
-    @Test("fuzz: random profiles either validate or are refused; valid ones build a tree inside the root", arguments: 0..<2)
+    @Test(
+        "fuzz: random profiles either validate or are refused; valid ones build a tree inside the root",
+        arguments: 0..<2
+    )
     func fuzzProfiles(seed: Int) throws {
         var generator = HostSplitMix(seed: UInt64(seed) &+ 4242)
         let words = ["ice", "iavf", "..", "a/b", "", "mlx5_core", "x y", "ens1f0", "0000:3b:00.0", "-1", "../..", "é"]
@@ -141,7 +144,8 @@ struct HostileReaderTests {
             profile.nics[0].ports[0].name = word()
             profile.nics[0].totalVfs = Int(generator.next() % 600) - 100
             profile.nics[0].ports[0].numVfs = Int(generator.next() % 10)
-            let base = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-fz-\(UUID().uuidString)").path
+            let base = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-fz-\(UUID().uuidString)")
+                .path
             defer { try? FileManager.default.removeItem(atPath: base) }
             let valid = (try? profile.validate(file: "f")) != nil
             do {

@@ -247,7 +247,9 @@ struct YAMLEventReader {
         var message: String
         init(message: String) { self.message = message }
         init(stringLiteral value: String) { self.message = value }
-        init(stringInterpolation: DefaultStringInterpolation) { self.message = String(stringInterpolation: stringInterpolation) }
+        init(stringInterpolation: DefaultStringInterpolation) {
+            self.message = String(stringInterpolation: stringInterpolation)
+        }
     }
 
     static func isNullKey(_ s: String) -> Bool {
