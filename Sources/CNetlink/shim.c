@@ -6,3 +6,23 @@
 int cnetlink_setns_net(int fd) {
     return setns(fd, CLONE_NEWNET);
 }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+int cnetlink_openat2_in_root(int rootfd, const char *path, int flags, unsigned int mode) {
+#ifdef SYS_openat2
+    struct open_how how = {0};
+    how.flags = (unsigned long long)flags;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+#else
+    (void)rootfd; (void)path; (void)flags; (void)mode;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

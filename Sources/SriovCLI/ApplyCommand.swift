@@ -18,7 +18,8 @@ struct ApplyCommand: ParsableCommand {
             as it happens. What was applied is recorded per PF under /etc/sriov-operator/pci, so a second run \
             is a no-op and a later run (or `sriov reset`) resets PFs no policy selects any more.
 
-            Exit status: 0 applied (or nothing to do), 1 rejected policies or a failed step, 2 unreadable input.
+            Exit status: 0 applied (or nothing to do), 1 rejected policies or a failed step, 2 unreadable input or a \
+            usage error (checked before the host is touched).
             """
     )
 
@@ -103,15 +104,42 @@ struct ApplyCommand: ParsableCommand {
         try Self.run(configurator: configurator, spec: spec, status: status, dryRun: self.dryRun, what: "apply")
     }
 
-    func node() throws -> Node {
+    /// Checked while parsing, before the host is touched: a bad flag is a usage error (exit 2).
+    func validate() throws {
+        _ = try Self.labels(self.nodeLabels)
+        if let nodeName {
+            if let problem = KubeNames.dnsSubdomainProblem(nodeName) {
+                throw ValidationError("--node-name: \(QuotedValue.quote(nodeName)): \(problem)")
+            }
+        }
+    }
+
+    /// `k=v,k2=v2` with Kubernetes label syntax (qualified-name keys, ≤ 63-character values).
+    static func labels(_ text: String) throws -> [String: String] {
         var labels: [String: String] = [:]
-        for pair in self.nodeLabels.split(separator: ",") where !pair.isEmpty {
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            if pair.isEmpty { continue }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("--node-labels: \(String(pair).debugDescription) is not key=value")
+                throw ValidationError("--node-labels: \(QuotedValue.quote(String(pair))) is not key=value")
             }
-            labels[String(parts[0])] = String(parts[1])
+            let key = String(parts[0])
+            let value = String(parts[1])
+            if let problem = KubeNames.labelKeyProblem(key) {
+                throw ValidationError("--node-labels: key \(QuotedValue.quote(key)): \(problem)")
+            }
+            if let problem = KubeNames.labelValueProblem(value) {
+                throw ValidationError("--node-labels: value \(QuotedValue.quote(value)) of \(key): \(problem)")
+            }
+            guard labels.updateValue(value, forKey: key) == nil else {
+                throw ValidationError("--node-labels: key \(QuotedValue.quote(key)) appears twice")
+            }
         }
+        return labels
+    }
+
+    func node() throws -> Node {
+        var labels = try Self.labels(self.nodeLabels)
         let name = self.nodeName ?? ProcessInfo.processInfo.hostName
         labels["kubernetes.io/hostname"] = labels["kubernetes.io/hostname"] ?? name
         // The admission rules recognise virtual nodes by their provider ID, as the operator does.

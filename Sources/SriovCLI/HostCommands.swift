@@ -26,6 +26,16 @@ struct HostOptions: ParsableArguments {
 
     var isSimulated: Bool { SimulatedHost.isSimulated(root: self.sysfsRoot) }
 
+    /// Checked while parsing, before the host is touched: a bad flag is a usage error (exit 2).
+    func validate() throws {
+        if let platform, !["baremetal", "openstack", "aws"].contains(platform) {
+            throw ValidationError("--platform: \(QuotedValue.quote(platform)) is not one of baremetal, openstack, aws")
+        }
+        if self.sysfsRoot.isEmpty || self.sysfsRoot.contains("\0") {
+            throw ValidationError("--sysfs-root: must be a directory path")
+        }
+    }
+
     var resolvedPlatform: String {
         if let platform { return platform }
         if self.isSimulated, let profile = try? SimulatedHost.profile(root: self.sysfsRoot), !profile.platform.isEmpty {
@@ -44,7 +54,7 @@ struct HostOptions: ParsableArguments {
         let links: any LinkControl
         let modules: any KernelModules
         if self.isSimulated {
-            let simulated = try SimulatedSysFS(root: self.sysfsRoot)
+            let simulated = try HostCommandErrors.catching { try SimulatedSysFS(root: self.sysfsRoot) }
             sysfs = simulated
             links = SimulatedLinkControl(sysfs: simulated)
             modules = SimulatedKernelModules(sysfs: simulated)
@@ -74,14 +84,20 @@ struct HostOptions: ParsableArguments {
         let root = self.sysfsRoot
         let platform = self.resolvedPlatform
         let metadataURL = self.metadataURL
-        let checkpoint = PlatformCheckpoint(path: (root == "/" ? "" : root) + "/tmp/sno-initial-node-state.json")
+        // Host files are resolved inside the root: the host's absolute links are the host's, not ours.
+        let fs = LinuxSysFS(root: root)
+        func inRoot(_ path: String) throws -> String {
+            (fs.root == "/" ? "" : fs.root) + (try HostCommandErrors.catching { try fs.canonicalPath(path) })
+        }
+        let checkpoint = PlatformCheckpoint(path: try inRoot("/tmp/sno-initial-node-state.json"))
+        let configDrive = try inRoot("/config-drive")
         let virtual = VirtualDiscovery(base: discovery, checkpoint: (try? checkpoint.load()) ?? nil) {
             nics throws(HostError) in
             if platform == "aws" {
                 let service = AWSMetadataService(baseURL: metadataURL)
                 return PlatformNetFilters(aws: try service.fetchMetadata(), nics: nics)
             }
-            let drive = OpenStackConfigDrive(directory: root == "/" ? "/config-drive" : root + "/config-drive")
+            let drive = OpenStackConfigDrive(directory: configDrive)
             let metadata: OpenStackMetadata
             if let fromDrive = try? drive.fetchMetadata() {
                 metadata = fromDrive
@@ -176,8 +192,19 @@ struct SimulateCommand: ParsableCommand {
     @Argument(help: "Empty directory to create the host in.") var directory: String
 
     func run() throws {
-        let profile = try HostCommandErrors.catching { try SimulatedHost.loadProfile(file: self.profile) }
-        try HostCommandErrors.catching { try SimulatedHost.create(profile: profile, at: self.directory) }
-        StandardOutput.write("simulated host \(profile.name) created in \(self.directory)\n")
+        let profile: HostProfile
+        do {
+            profile = try SimulatedHost.loadProfile(file: self.profile)
+        } catch let error as ManifestError {
+            StandardError.write("error: \(error)")
+            throw ExitCode(2)
+        } catch let error as HostError {
+            StandardError.write("error: \(error)")
+            throw ExitCode(1)
+        }
+        // A relative directory is the working directory's, never the filesystem root's.
+        let directory = LinuxSysFS.absolute(self.directory)
+        try HostCommandErrors.catching { try SimulatedHost.create(profile: profile, at: directory) }
+        StandardOutput.write("simulated host \(QuotedValue.cut(profile.name)) created in \(directory)\n")
     }
 }

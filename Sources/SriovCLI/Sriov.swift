@@ -14,6 +14,35 @@ struct Sriov: AsyncParsableCommand {
             SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self,
         ]
     )
+
+    /// As ArgumentParser's `main`, but a usage error (unknown flag, missing or invalid argument, a
+    /// `ValidationError`) exits 2 with the subcommand's usage, as the README documents, not `EX_USAGE` (64).
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try Self.parseAsRoot()
+        } catch {
+            Self.exitParsing(error)
+        }
+        do {
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch {
+            Self.exitParsing(error)
+        }
+    }
+
+    static func exitParsing(_ error: any Error) -> Never {
+        if Self.exitCode(for: error) == .validationFailure {
+            StandardError.write(Self.fullMessage(for: error))
+            Self.exit(withError: ExitCode(2))
+        }
+        Self.exit(withError: error)
+    }
 }
 
 /// Options shared by the commands that render as the operator would.

@@ -105,7 +105,8 @@ struct PlanCommandTests {
         #expect(try ManifestReader.parse(json.stdout, file: "plan.json").count == 12)
         let validate = try SriovBinary.run(["validate", directory.path])
         #expect(validate.status == 1)
-        #expect(validate.stdout.contains("error: SriovNetworkNodePolicy \"intel-dpdk\""))
+        // Every finding names the file and line of the object.
+        #expect(validate.stdout.contains("policies/intel-dpdk.yaml:12: SriovNetworkNodePolicy \"intel-dpdk\""))
     }
 
     @Test("schema violations are reported in the API server's words with file and line")

@@ -15,4 +15,9 @@
 /// Returns 0, or -1 with errno set.
 int cnetlink_setns_net(int fd);
 
+/// openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as if `rootfd` were `/`
+/// (absolute links and `..` stay inside it). Returns a descriptor, or -1 with errno (ENOSYS when the kernel
+/// or libc lacks openat2, E2BIG/EINVAL on an unsupported request).
+int cnetlink_openat2_in_root(int rootfd, const char *path, int flags, unsigned int mode);
+
 #endif

@@ -30,6 +30,6 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         var location = self.file
         if let line { location += ":\(line)" } else if let document { location += " (document \(document))" }
-        return "\(location): \(self.message)"
+        return "\(location): \(QuotedValue.shorten(self.message))"
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
-import Yams
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads Kubernetes manifests: single documents, multi-document YAML, JSON, and `kind: List`
 /// (what `kubectl get -o yaml` prints), from files and directories.
@@ -47,49 +50,122 @@ public enum ManifestReader {
     }
 
     public static func read(file: String) throws(ManifestError) -> [ManifestDocument] {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ManifestError(code: .unreadable, file: file, message: "cannot read file")
+        try self.read(file: file, limits: .default)
+    }
+
+    /// Reads one file without ever blocking: opened with `O_NONBLOCK`, refused unless `fstat` says it is a
+    /// regular file (a FIFO or device node would block or never end), and at most `limits.maxFileBytes`.
+    public static func read(file: String, limits: ManifestLimits) throws(ManifestError) -> [ManifestDocument] {
+        let bytes = try self.contents(of: file, limit: limits.maxFileBytes)
+        return try self.parse(bytes: bytes, file: file, limits: limits)
+    }
+
+    static func contents(of file: String, limit: Int) throws(ManifestError) -> [UInt8] {
+        let fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
+            throw ManifestError(
+                code: .unreadable,
+                file: file,
+                message: "cannot open: \(String(cString: strerror(errno)))"
+            )
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ManifestError(code: .unreadable, file: file, message: "file is not UTF-8 text")
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw ManifestError(
+                code: .unreadable,
+                file: file,
+                message: "cannot stat: \(String(cString: strerror(errno)))"
+            )
         }
-        return try self.parse(text, file: file)
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ManifestError(
+                code: .unreadable,
+                file: file,
+                message: "not a regular file (\(Self.fileType(info.st_mode))); manifests must be regular files"
+            )
+        }
+        if Int(info.st_size) > limit {
+            throw ManifestError(
+                code: .unreadable,
+                file: file,
+                message: "file is \(info.st_size) bytes, more than the \(limit) bytes a manifest file may have"
+            )
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ManifestError(
+                    code: .unreadable,
+                    file: file,
+                    message: "read failed: \(String(cString: strerror(errno)))"
+                )
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+            if bytes.count > limit {
+                throw ManifestError(
+                    code: .unreadable,
+                    file: file,
+                    message: "file is more than the \(limit) bytes a manifest file may have"
+                )
+            }
+        }
+        return bytes
+    }
+
+    static func fileType(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a regular file"
+        }
     }
 
     /// Parses YAML or JSON text into documents; `kind: List` documents are expanded into their items.
     public static func parse(_ text: String, file: String) throws(ManifestError) -> [ManifestDocument] {
-        var documents: [ManifestDocument] = []
-        let parser: Parser
-        do {
-            parser = try Parser(yaml: text)
-        } catch {
-            throw self.syntaxError(error, file: file)
+        try self.parse(bytes: Array(text.utf8), file: file, limits: .default)
+    }
+
+    /// Parses bytes that should be UTF-8 YAML or JSON. Invalid UTF-8, NUL and control characters are refused
+    /// with their line and column before any YAML parsing; see ``ManifestLimits`` for the other bounds.
+    public static func parse(
+        bytes: [UInt8],
+        file: String,
+        limits: ManifestLimits = .default
+    ) throws(ManifestError) -> [ManifestDocument] {
+        if bytes.count > limits.maxFileBytes {
+            throw ManifestError(
+                code: .unreadable,
+                file: file,
+                message: "\(bytes.count) bytes, more than the \(limits.maxFileBytes) bytes a manifest file may have"
+            )
         }
-        var index = 0
-        while true {
-            let root: Yams.Node?
-            do {
-                root = try parser.nextRoot()
-            } catch {
-                throw self.syntaxError(error, file: file, document: index + 1)
+        try self.checkCharacters(bytes, file: file)
+        let parsed: [YAMLEventReader.Document]
+        do {
+            parsed = try YAMLEventReader(limits: limits).documents(bytes)
+        } catch {
+            var message = "YAML syntax error"
+            if let line = error.line, let column = error.column {
+                message += " at line \(line), column \(column)"
             }
-            guard let root else { break }
-            index += 1
-            var lines: [String: Int] = [:]
-            let value: JSONValue
-            do {
-                value = try self.convert(root, path: [], lines: &lines)
-            } catch let error as ConversionError {
-                throw ManifestError(
-                    code: .syntax,
-                    file: file,
-                    line: error.line,
-                    document: index,
-                    message: error.message
-                )
-            } catch {
-                throw ManifestError(code: .syntax, file: file, document: index, message: "\(error)")
-            }
+            message += ": \(error.message)"
+            throw ManifestError(code: .syntax, file: file, line: error.line, document: error.document, message: message)
+        }
+        var documents: [ManifestDocument] = []
+        for doc in parsed {
+            let value = doc.value
+            let lines = doc.lines
+            let index = doc.index
             if value == .null { continue }  // an empty document, e.g. a trailing `---`
             let document = ManifestDocument(
                 file: file,
@@ -97,125 +173,119 @@ public enum ManifestReader {
                 pathPrefix: [],
                 value: value,
                 lines: lines,
-                line: root.mark?.line
+                line: doc.line
             )
             guard case .object = value else {
                 throw document.error(at: [], "expected a Kubernetes object (a mapping), got \(value.typeName)")
             }
-            if document.kind == "List" || document.kind.hasSuffix("List"), case .array(let items)? = value["items"] {
-                for (i, item) in items.enumerated() {
-                    let prefix = "items[\(i)]"
-                    var itemLines: [String: Int] = [:]
-                    for (path, line) in lines where path == prefix || path.hasPrefix(prefix + ".") {
-                        itemLines[String(path.dropFirst(min(path.count, prefix.count + 1)))] = line
-                    }
-                    documents.append(
-                        ManifestDocument(
-                            file: file,
-                            documentIndex: index,
-                            pathPrefix: ["items", "[\(i)]"],
-                            value: item,
-                            lines: itemLines,
-                            line: lines[prefix]
-                        )
+            guard document.kind == "List" || document.kind.hasSuffix("List"), let itemsValue = value["items"] else {
+                documents.append(document)
+                continue
+            }
+            let items: [JSONValue]
+            switch itemsValue {
+            case .array(let array): items = array
+            case .null: items = []
+            default:
+                throw document.error(
+                    at: ["items"],
+                    "items: must be a list of objects for kind \(document.kind), got \(itemsValue.typeName)"
+                )
+            }
+            for (i, item) in items.enumerated() {
+                let prefix = "items[\(i)]"
+                guard case .object = item else {
+                    throw document.error(
+                        at: ["items", "[\(i)]"],
+                        "\(prefix): expected a Kubernetes object (a mapping), got \(item.typeName)"
                     )
                 }
-            } else {
-                documents.append(document)
+                var itemLines: [String: Int] = [:]
+                for (path, line) in lines where path == prefix || path.hasPrefix(prefix + ".") {
+                    itemLines[String(path.dropFirst(min(path.count, prefix.count + 1)))] = line
+                }
+                documents.append(
+                    ManifestDocument(
+                        file: file,
+                        documentIndex: index,
+                        pathPrefix: ["items", "[\(i)]"],
+                        value: item,
+                        lines: itemLines,
+                        line: lines[prefix]
+                    )
+                )
             }
         }
         return documents
     }
 
-    private struct ConversionError: Error {
-        var line: Int?
-        var message: String
-    }
-
-    private static func syntaxError(_ error: any Error, file: String, document: Int? = nil) -> ManifestError {
-        if let yaml = error as? YamlError {
-            switch yaml {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                var message = "YAML syntax error: \(problem)"
-                if let context { message += " \(context.text) (line \(context.mark.line))" }
-                message += " at column \(mark.column)"
-                return ManifestError(code: .syntax, file: file, line: mark.line, document: document, message: message)
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                let keys = duplicates.map { GoJSON.quote($0) }.joined(separator: ", ")
-                return ManifestError(
-                    code: .syntax,
-                    file: file,
-                    line: context.mark.line,
-                    document: document,
-                    message: "duplicate key \(keys) in a mapping (the second would silently replace the first)"
-                )
-            case .reader(let problem, _, _, _):
-                return ManifestError(code: .syntax, file: file, document: document, message: "YAML: \(problem)")
-            default:
-                break
-            }
+    /// Refuses invalid UTF-8, NUL and C0/DEL control characters (tab, LF and CR excepted), naming the
+    /// position: YAML allows none of them, and they hide in names that look right on a terminal.
+    static func checkCharacters(_ bytes: [UInt8], file: String) throws(ManifestError) {
+        var line = 1
+        var column = 1
+        var i = 0
+        let count = bytes.count
+        func fail(_ what: String) -> ManifestError {
+            ManifestError(
+                code: .syntax,
+                file: file,
+                line: line,
+                message: "\(what) at line \(line), column \(column) (byte offset \(i))"
+            )
         }
-        return ManifestError(code: .syntax, file: file, document: document, message: "YAML: \(error)")
-    }
-
-    /// Turns a YAML node into a JSON value with YAML 1.2 core-schema typing (what kubectl does) and
-    /// records the line of every value.
-    private static func convert(_ node: Yams.Node, path: [String], lines: inout [String: Int]) throws -> JSONValue {
-        // A mapping entry's line is its key's (set by the caller), so `spec:` points at the key.
-        let pathString = ValueDecodingError.format(path)
-        if lines[pathString] == nil, let mark = node.mark { lines[pathString] = mark.line }
-        switch node {
-        case .scalar(let scalar):
-            return self.scalarValue(scalar)
-        case .sequence(let sequence):
-            var items: [JSONValue] = []
-            items.reserveCapacity(sequence.count)
-            for (i, item) in sequence.enumerated() {
-                items.append(try self.convert(item, path: path + ["[\(i)]"], lines: &lines))
-            }
-            return .array(items)
-        case .mapping(let mapping):
-            var object = JSONObject()
-            for (keyNode, valueNode) in mapping {
-                guard case .scalar(let keyScalar) = keyNode else {
-                    throw ConversionError(line: keyNode.mark?.line, message: "mapping keys must be strings")
+        while i < count {
+            let b = bytes[i]
+            if b < 0x80 {
+                if b == 0x0A {
+                    line += 1
+                    column = 1
+                    i += 1
+                    continue
                 }
-                let key = keyScalar.string
-                if object[key] != nil {
-                    throw ConversionError(
-                        line: keyNode.mark?.line,
-                        message:
-                            "duplicate key \(GoJSON.quote(key)) in \(path.isEmpty ? "document" : ValueDecodingError.format(path))"
-                    )
+                if b == 0 { throw fail("NUL byte") }
+                if (b < 0x20 && b != 0x09 && b != 0x0D) || b == 0x7F {
+                    throw fail("control character U+\(Self.hex4(UInt32(b)))")
                 }
-                if let mark = keyNode.mark { lines[ValueDecodingError.format(path + [key])] = mark.line }
-                object[key] = try self.convert(valueNode, path: path + [key], lines: &lines)
+                i += 1
+                column += 1
+                continue
             }
-            return .object(object)
-        case .alias:
-            throw ConversionError(line: node.mark?.line, message: "YAML aliases are not supported in manifests")
+            // Multi-byte sequence: validate lead and continuation bytes, overlongs and surrogates.
+            let length: Int
+            var scalar: UInt32
+            switch b {
+            case 0xC2...0xDF:
+                length = 2
+                scalar = UInt32(b & 0x1F)
+            case 0xE0...0xEF:
+                length = 3
+                scalar = UInt32(b & 0x0F)
+            case 0xF0...0xF4:
+                length = 4
+                scalar = UInt32(b & 0x07)
+            default: throw fail("invalid UTF-8 byte 0x\(String(b, radix: 16))")
+            }
+            guard i + length <= count else { throw fail("truncated UTF-8 sequence") }
+            for k in 1..<length {
+                let c = bytes[i + k]
+                guard c & 0xC0 == 0x80 else { throw fail("invalid UTF-8 sequence") }
+                scalar = scalar << 6 | UInt32(c & 0x3F)
+            }
+            let minimum: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
+            if scalar < minimum || scalar > 0x10FFFF || (0xD800...0xDFFF).contains(scalar) {
+                throw fail("invalid UTF-8 sequence")
+            }
+            if (0x80...0x9F).contains(scalar) && scalar != 0x85 {
+                throw fail("control character U+\(Self.hex4(scalar))")
+            }
+            i += length
+            column += 1
         }
     }
 
-    private static func scalarValue(_ scalar: Yams.Node.Scalar) -> JSONValue {
-        if scalar.style != .plain && scalar.style != .any { return .string(scalar.string) }
-        if scalar.tag == Tag(.str) { return .string(scalar.string) }
-        let s = scalar.string
-        switch s {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: break
-        }
-        if let i = Int(s) { return .int(i) }
-        if s.hasPrefix("0x"), let i = Int(s.dropFirst(2), radix: 16) { return .int(i) }
-        if s.hasPrefix("0o"), let i = Int(s.dropFirst(2), radix: 8) { return .int(i) }
-        if s.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true, let d = Double(s),
-            s.allSatisfy({ $0.isNumber || "+-.eE".contains($0) })
-        {
-            return .double(d)
-        }
-        return .string(s)
+    static func hex4(_ v: UInt32) -> String {
+        let s = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - s.count)) + s
     }
 }

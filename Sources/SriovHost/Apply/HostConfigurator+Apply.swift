@@ -19,6 +19,14 @@ extension HostConfigurator {
     ) throws(HostError) -> Plan {
         let status = try self.discover()
         let plan = try self.plan(spec: spec, status: status)
+        // Before any write: every VF of every PF the plan touches must be a VF of that PF, both ways.
+        if !self.isVirtual {
+            var checked: Set<PCIAddress> = []
+            for step in plan.steps {
+                guard let pf = step.pf, checked.insert(pf).inserted, self.sysfs.exists(pf.sysfsPath) else { continue }
+                _ = try self.sysfs.verifiedVFs(of: pf)
+            }
+        }
         if !plan.steps.isEmpty {
             // Remember the host as it was before we first changed it, for later resets.
             _ = try self.checkpoint.saveIfAbsent(status)
@@ -68,15 +76,15 @@ extension HostConfigurator {
         case .setEswitchMode(let pf, _, let mode):
             try self.links.setEswitchMode(mode, of: pf)
         case .unbindVFs(let pf, _):
-            for vf in self.vfs(of: pf) { try self.unbind(vf.address) }
+            for vf in try self.vfs(of: pf) { try self.unbind(vf.address) }
         case .setMTU(_, let name, let mtu):
             try self.links.setMTU(mtu, link: try InterfaceName(name))
         case .bindUngroupedVFs(let pf, _):
-            for vf in self.vfs(of: pf) where self.driver(of: vf.address) == nil {
+            for vf in try self.vfs(of: pf) where self.driver(of: vf.address) == nil {
                 try self.bindDefaultDriver(vf.address)
             }
         case .configureVFs(let pf, let name, let group):
-            for vf in self.vfs(of: pf) where VFRangeCheck.contains(group.vfRange, vf.index) {
+            for vf in try self.vfs(of: pf) where VFRangeCheck.contains(group.vfRange, vf.index) {
                 try self.configure(vf: vf, pf: pf, pfName: name, group: group)
             }
         case .setLinkUp(_, let name):
@@ -93,17 +101,11 @@ extension HostConfigurator {
         var address: PCIAddress
     }
 
-    func vfs(of pf: PCIAddress) -> [VF] {
+    /// The PF's VFs, each verified (``SysFS/verifiedVFs(of:)``): a link to any other device is refused.
+    func vfs(of pf: PCIAddress) throws(HostError) -> [VF] {
         // A passthrough device in a VM is its own (single) VF.
         if self.isVirtual { return [VF(index: 0, address: pf)] }
-        let names = (try? self.sysfs.list(pf.sysfsPath)) ?? []
-        return names.compactMap { name -> VF? in
-            guard name.hasPrefix("virtfn"), let index = Int(name.dropFirst(6)),
-                let target = try? self.sysfs.linkBasename(pf.sysfsPath + "/" + name),
-                let address = try? PCIAddress(target)
-            else { return nil }
-            return VF(index: index, address: address)
-        }.sorted { $0.index < $1.index }
+        return try self.sysfs.verifiedVFs(of: pf).map { VF(index: $0.index, address: $0.address) }
     }
 
     func driver(of device: PCIAddress) -> String? {
@@ -129,8 +131,12 @@ extension HostConfigurator {
         }
         guard count > 0 else { return }
         let deadline = ContinuousClock.now + .seconds(120)
-        while self.vfs(of: pf).count < count {
+        while true {
+            // The kernel links virtfnN before the VF's physfn: a VF not yet verifiable is waited for.
+            let checked = try self.sysfs.checkedVFs(of: pf)
+            if checked.vfs.count >= count { return }
             if ContinuousClock.now > deadline {
+                if let refusal = checked.refused.first { throw refusal }
                 throw HostError(code: .timeout, message: "\(count) VFs did not appear within 120 s", path: pf.sysfsPath)
             }
             HostDiscovery.sleep(.milliseconds(100))
@@ -221,6 +227,18 @@ extension HostConfigurator {
 }
 
 extension HostStep {
+    /// The PF a step works on, if any.
+    var pf: PCIAddress? {
+        switch self {
+        case .setNumVfs(let pf, _, _), .setEswitchMode(let pf, _, _), .unbindVFs(let pf, _), .setMTU(let pf, _, _),
+            .bindUngroupedVFs(let pf, _), .configureVFs(let pf, _, _), .setLinkUp(let pf, _),
+            .saveAppliedState(let pf, _), .removeAppliedState(let pf):
+            return pf
+        case .loadKernelModule, .writeUdevRule, .removeFile:
+            return nil
+        }
+    }
+
     /// The PF a configuring step works on (reset on failure); nil for other steps.
     var configuredPF: PCIAddress? {
         switch self {

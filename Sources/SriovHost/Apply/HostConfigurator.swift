@@ -232,8 +232,12 @@ public struct HostConfigurator: Sendable {
 
     /// Where the status before the first apply is kept (upstream: `/host/tmp/sno-initial-node-state.json`
     /// inside the daemon container, i.e. `/tmp/…` on the host); resets restore MTU and eswitch mode from it.
+    /// The path is resolved inside the root (a `/tmp` link pointing out of it is refused).
     public var checkpoint: PlatformCheckpoint {
-        PlatformCheckpoint(path: (self.sysfs.root == "/" ? "" : self.sysfs.root) + "/tmp/sno-initial-node-state.json")
+        get throws(HostError) {
+            let resolved = try self.sysfs.canonicalPath("/tmp/sno-initial-node-state.json")
+            return PlatformCheckpoint(path: (self.sysfs.root == "/" ? "" : self.sysfs.root) + resolved)
+        }
     }
 
     func resetSteps(pf: PCIAddress, current: SriovNetworkNodeState.InterfaceExt) -> [HostStep] {

@@ -19,13 +19,24 @@ enum MetadataDocument {
     /// - Returns: the bytes, or `nil` when the file does not exist (so callers can fall back).
     /// - Throws: ``HostError`` with the path for any other failure, `.metadata` when the file is too large.
     static func readFile(_ path: String, limit: Int, step: String) throws(HostError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK and a type check: a FIFO or device node in place of a document never blocks the reader.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         if fd < 0 {
             let error = errno
             if error == ENOENT || error == ENOTDIR { return nil }
             throw HostError.system("cannot open", path: path, errno: error, step: step)
         }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw HostError.system("cannot stat", path: path, errno: errno, step: step) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw HostError(
+                code: .metadata,
+                message: "not a regular file (\(LinuxSysFS.fileType(info.st_mode))); refused",
+                path: path,
+                step: step
+            )
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {

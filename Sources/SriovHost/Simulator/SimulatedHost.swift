@@ -21,7 +21,10 @@ public enum SimulatedHost {
             guard let value = documents.first?.value else {
                 throw HostError(code: .io, message: "empty simulator profile", path: self.stateDirectory)
             }
-            return try ValueDecoder().decode(HostProfile.self, from: value)
+            let profile = try ValueDecoder().decode(HostProfile.self, from: value)
+            // The state file lives in the tree: it is input like any other.
+            try profile.validate(file: root + self.stateDirectory + "/profile.json")
+            return profile
         } catch let error as HostError {
             throw error
         } catch {
@@ -35,11 +38,16 @@ public enum SimulatedHost {
         guard let document = documents.first else {
             throw HostError(code: .invalidArgument, message: "empty host profile", path: file)
         }
-        return try document.decode(HostProfile.self)
+        let profile = try document.decode(HostProfile.self)
+        try profile.validate(file: file)
+        return profile
     }
 
     /// Creates the tree for `profile` under `root` (which must be empty or absent).
+    /// A relative `root` is taken from the working directory; every name in the profile is validated first.
     public static func create(profile: HostProfile, at root: String) throws(HostError) {
+        try profile.validate(file: "profile \(QuotedValue.quote(profile.name))")
+        let root = LinuxSysFS.absolute(root)
         try LinuxSysFS(root: "/").makeDirectory(root)
         let fs = LinuxSysFS(root: root)
         if fs.exists("/sys") {

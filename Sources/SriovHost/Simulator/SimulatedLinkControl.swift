@@ -25,7 +25,7 @@ public struct SimulatedLinkControl: LinkControl {
         let altNames = (self.sysfs.readIfPresent(dir + "/" + Self.altNamesFile) ?? "")
             .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         return LinkState(
-            mtu: try self.sysfs.readInt(dir + "/mtu"),
+            mtu: try self.sysfs.readInt(dir + "/mtu", in: 0...65535, what: "an MTU"),
             mac: try self.sysfs.read(dir + "/address"),
             isUp: flags & 1 == 1,
             altNames: altNames,
@@ -74,7 +74,7 @@ public struct SimulatedLinkControl: LinkControl {
         guard let (_, _, nic) = self.sysfs.nic(of: device) else {
             throw HostError(code: .notFound, message: "no such PCI device", path: device.sysfsPath)
         }
-        let numVfs = (try? self.sysfs.readInt(device.sysfsPath + "/sriov_numvfs")) ?? 0
+        let numVfs = try self.sysfs.readVFCount(device.sysfsPath + "/sriov_numvfs")
         let step = "devlink dev eswitch set pci/\(device) mode \(mode)"
         if nic.driver == "ice", numVfs > 0 {
             throw HostError.system("VFs exist; remove them first", errno: EBUSY, step: step)

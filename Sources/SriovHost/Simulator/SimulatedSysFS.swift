@@ -1,3 +1,5 @@
+import KubeCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +36,7 @@ public struct SimulatedSysFS: SysFS {
     public func readLink(_ path: String) throws(HostError) -> String { try self.files.readLink(path) }
     public func list(_ path: String) throws(HostError) -> [String] { try self.files.list(path) }
     public func exists(_ path: String) -> Bool { self.files.exists(path) }
+    public func canonicalPath(_ path: String) throws(HostError) -> String { try self.files.canonicalPath(path) }
     public func createFile(_ path: String, _ value: String) throws(HostError) { try self.files.createFile(path, value) }
     public func remove(_ path: String) throws(HostError) { try self.files.remove(path) }
 
@@ -96,11 +99,15 @@ public struct SimulatedSysFS: SysFS {
     }
 
     func setNumVfs(_ pf: PCIAddress, _ text: String, path: String) throws(HostError) {
-        guard let requested = Int(text), requested >= 0 else {
-            throw HostError.system("write \(text.debugDescription) failed", path: path, errno: EINVAL)
+        // The kernel's kstrtou16: a decimal without sign; anything else is EINVAL, above totalvfs ERANGE.
+        guard text.utf8.count <= 5, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let requested = Int(text)
+        else {
+            throw HostError.system("write \(QuotedValue.quote(text)) failed", path: path, errno: EINVAL)
         }
-        let current = Int(try self.files.read(path).trimmingWhitespace) ?? 0
-        let total = (try? self.files.readInt(pf.sysfsPath + "/sriov_totalvfs")) ?? 0
+        // What the tree holds is read strictly: a planted -3 or 2^63-1 is an error, never a range to walk.
+        let current = try self.files.readVFCount(path)
+        let total = try self.files.readVFCount(pf.sysfsPath + "/sriov_totalvfs")
         if requested > total {
             throw HostError.system("write \(text.debugDescription) failed", path: path, errno: ERANGE)
         }
@@ -114,7 +121,8 @@ public struct SimulatedSysFS: SysFS {
         if requested == 0 {
             for vf in 0..<current {
                 let link = pf.sysfsPath + "/virtfn\(vf)"
-                if let vfAddress = try? PCIAddress(try self.files.linkBasename(link)) {
+                // Only a VF whose links lead both ways is removed (a planted link to another device is not).
+                if let vfAddress = try? self.files.verifiedVF(pf: pf, index: vf, link: link).address {
                     try self.removeNetdevs(of: vfAddress)
                     try self.files.remove(vfAddress.sysfsPath)
                 }
@@ -316,7 +324,7 @@ public struct SimulatedSysFS: SysFS {
         guard let (nicIndex, portIndex, nic) = self.nic(of: pf) else { return }
         let names = (try? self.files.list(pf.sysfsPath + "/net")) ?? []
         guard let pfName = names.first(where: { !$0.contains("_") }) else { return }
-        let count = (try? self.files.readInt(pf.sysfsPath + "/sriov_numvfs")) ?? 0
+        let count = try self.files.readVFCount(pf.sysfsPath + "/sriov_numvfs")
         for vf in 0..<count where !self.files.exists(pf.sysfsPath + "/net/\(pfName)_\(vf)") {
             try self.createNetdev(
                 name: "\(pfName)_\(vf)",

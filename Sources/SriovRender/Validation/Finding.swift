@@ -48,10 +48,11 @@ public struct Finding: Sendable, Hashable, CustomStringConvertible {
 
     /// `<Kind> "<name>": <field>: <message>`, the field part omitted when ``field`` is empty.
     public var description: String {
-        var out = "\(self.kind) \(GoJSON.quote(self.name)): "
+        var out = "\(self.kind) \(QuotedValue.quote(self.name)): "
         if !self.field.isEmpty { out += "\(self.field): " }
         out += self.message
-        return out
+        // Values from the input are quoted at most 80 characters long (with their length).
+        return QuotedValue.shorten(out)
     }
 
     public var isError: Bool { self.severity == .error }
