@@ -1,5 +1,5 @@
 import KubeCore
-public import SriovAPI
+import SriovAPI
 
 /// A policy with what rendering asks of it for every node precomputed, held by reference.
 ///
