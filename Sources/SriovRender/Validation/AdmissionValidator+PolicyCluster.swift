@@ -25,7 +25,14 @@ extension AdmissionValidator {
         // result is the same on every node and is computed once per other policy.
         let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         var stateFree: [Int: [Finding]] = [:]
-        for node in self.nodes where policy.selects(nodeLabels: node.metadata.labels) {
+        // Node selectors as flat pairs, and nodes by index: one admission request walks every node.
+        let ownSelector = policy.spec.nodeSelector.map { (key: $0.key, value: $0.value) }
+        let otherSelectors = others.map { $0.spec.nodeSelector.map { (key: $0.key, value: $0.value) } }
+        let otherNames = others.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
+        for nodeIndex in self.nodes.indices {
+            let labels = self.nodes[nodeIndex].metadata.labels
+            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+            let node = self.nodes[nodeIndex]
             nodeSelected = true
             let state = self.nodeState(of: node)
             if let state {
@@ -33,11 +40,11 @@ extension AdmissionValidator {
                 interfaceSelected = interfaceSelected || result.selected
                 add(result.findings)
             }
-            for (index, other) in others.enumerated() where other.selects(nodeLabels: node.metadata.labels) {
-                let otherNames = other.spec.nicSelector.pfNames.lazy.map { String(PfNameSelector.name(of: $0)) }
+            for index in others.indices where otherSelectors[index].allSatisfy({ labels[$0.key] == $0.value }) {
+                let other = others[index]
                 let resolves =
                     ownNames.contains { Self.isAltName($0, state: state) }
-                    || otherNames.contains { Self.isAltName($0, state: state) }
+                    || otherNames[index].contains { Self.isAltName($0, state: state) }
                 if resolves {
                     add(Self.conflictFindings(policy, other, state: state))
                 } else if let known = stateFree[index] {
