@@ -29,61 +29,12 @@ func measure(_ label: String, _ body: () -> Void) -> Double {
     return median
 }
 
-print("sriov-bench: render a synthetic cluster of \(nodeCount) nodes × 4 PFs with \(policyCount) policies")
-print("(\(repetitions) runs each; release build recommended: swift run -c release sriov-bench)")
-let cluster = SyntheticCluster(nodeCount: nodeCount, policyCount: policyCount)
-let options = RenderOptions(now: "2026-11-23T12:00:00Z")
-
-var plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options)
-let changed = plan.nodeStates.filter { $0.action == .update }.count
-let vfGroups = plan.nodeStates.reduce(0) { $0 + $1.state.spec.interfaces.reduce(0) { $0 + $1.vfGroups.count } }
-print(
-    "workload: \(changed) NodeStates change, \(vfGroups) VF groups, \(plan.devicePluginConfigMap.data.count) device-plugin entries"
-)
-
-if profileOnly {
-    for _ in 0..<20 {
-        plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false)
-    }
-    exit(0)
+// Sections: `sriov-bench render` runs only the render benchmarks; no section name runs everything.
+let sections = Set(CommandLine.arguments.dropFirst().filter { Int($0) == nil && !$0.hasPrefix("--") })
+if sections.isEmpty || sections.contains("render") {
+    RenderBenchmark.run(nodes: nodeCount, policies: policyCount, profileOnly: profileOnly)
 }
-
-_ = measure("full render (NodeStates + device-plugin ConfigMap + labels)") {
-    plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false)
-}
-_ = measure("full render + drain/reboot estimates (what `sriov plan` does)") {
-    plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options)
-}
-
-// Feed the rendered NodeStates back in: this is the steady state a 5-minute resync sees.
-var settled = cluster.snapshot
-settled.nodeStates = plan.nodeStates.map(\.state)
-var unchanged = 0
-_ = measure("no-change re-render (resync of a settled cluster)") {
-    let again = OperatorPlan.make(snapshot: settled, options: options, estimatingDisruptions: false)
-    unchanged = again.nodeStates.filter { $0.action == .unchanged }.count
-}
-print(
-    "no-change re-render: \(unchanged) of \(nodeCount) NodeStates unchanged (writes needed: \(nodeCount - unchanged))"
-)
-
-_ = measure("NodeState specs only (policy Apply for every node)") {
-    let renderer = NodeStateRenderer(options: options, policies: cluster.snapshot.policies, poolConfigs: [])
-    var count = 0
-    for (node, state) in zip(cluster.snapshot.nodes, cluster.snapshot.nodeStates) {
-        count += renderer.render(node: node, existing: state).state.spec.interfaces.count
-    }
-    precondition(count > 0)
-}
-
-_ = measure("admission validation of every policy against the cluster") {
-    let validator = AdmissionValidator(
-        operatorNamespace: options.namespace,
-        supportedNICs: options.supportedNICs,
-        snapshot: cluster.snapshot
-    )
-    _ = validator.validateAll(cluster.snapshot)
-}
+if profileOnly || sections == ["render"] { exit(0) }
 
 // MARK: - Host: discovery and apply on a simulated host with 4 PFs × 64 VFs
 

@@ -13,7 +13,10 @@ struct PlanTextFormatter {
         var out = ""
         let options = self.plan.options
         let managedCount = self.plan.nodeStates.filter {
-            if case .stale = $0.action { return false } else { return true }
+            switch $0.action {
+            case .stale, .delete: return false
+            default: return true
+            }
         }.count
         out += "SR-IOV plan for \(managedCount) node\(managedCount == 1 ? "" : "s"), "
         out += "\(self.plan.policies.count) polic\(self.plan.policies.count == 1 ? "y" : "ies"), "
@@ -21,6 +24,17 @@ struct PlanTextFormatter {
         out += "  (namespace \(options.namespace), resource prefix \(options.resourcePrefix))\n"
         if self.plan.assumedDefaultOperatorConfig {
             out += "note: no SriovOperatorConfig \"default\" in the input; assuming one with default settings\n"
+        }
+        if self.plan.appliesWebhookDefaults {
+            out += "note: policies get the operator webhook's defaults (absent priority → 99, isRdma → false)"
+            out += self.plan.assumedDefaultOperatorConfig ? ", assuming the webhook is deployed\n" : "\n"
+        } else {
+            out += "note: enableOperatorWebhook is false: policies are used as written, without webhook defaults "
+            out += "(an absent priority counts as 0, the highest)\n"
+        }
+        if let error = self.plan.devicePluginConfigError {
+            out += "note: the device-plugin ConfigMap is NOT written in this pass (node \(error.node) fails); "
+            out += "nodes after it are not labelled\n"
         }
         let ignoredPolicies = self.snapshot.policies.filter { $0.metadata.namespace != options.namespace }
         for policy in ignoredPolicies {
@@ -62,6 +76,9 @@ struct PlanTextFormatter {
             return out
         case .stale(let deleteAfter):
             out += "  — not managed any more: device-plugin label removed, NodeState deleted after \(deleteAfter)\n"
+            return out
+        case .delete:
+            out += "  — not managed any more: device-plugin label removed, NodeState deleted now\n"
             return out
         case .failed:
             out += "  — NOT rendered: \(result.error.map { "\($0)" } ?? "render error")\n"
@@ -163,7 +180,10 @@ struct PlanTextFormatter {
     func resources() -> String {
         var counts: [String: [(node: String, count: Int)]] = [:]
         for result in self.plan.nodeStates {
-            if case .stale = result.action { continue }
+            switch result.action {
+            case .stale, .delete: continue
+            default: break
+            }
             var perResource: [String: Int] = [:]
             for iface in result.state.spec.interfaces {
                 for group in iface.vfGroups {

@@ -71,6 +71,12 @@ public struct PolicyController: Sendable {
                     log.info("node state spec updated")
                 case .stale(let deleteAfter):
                     try await self.handleStale(result, deleteAfter: deleteAfter, now: now, logger: log)
+                case .delete:
+                    do {
+                        try await states.delete(result.node)
+                        self.writes.record("delete", "SriovNetworkNodeState")
+                        log.info("stale node state deleted")
+                    } catch let error as KubeError where error.isNotFound {}
                 case .failed:
                     log.warning("node state not rendered", metadata: ["error": "\(result.error.map { "\($0)" } ?? "")"])
                 case .unchanged, .waitingForStatus:
@@ -82,9 +88,16 @@ public struct PolicyController: Sendable {
             }
         }
 
-        do {
-            try await self.syncConfigMap(plan.devicePluginConfigMap, logger: logger)
-        } catch {
+        // Upstream's syncDevicePluginConfigMap returns at the first node it cannot render: no ConfigMap is
+        // written and later nodes keep their labels (plan.labels only holds the nodes before the failure).
+        if plan.writesDevicePluginConfigMap {
+            do {
+                try await self.syncConfigMap(plan.devicePluginConfigMap, logger: logger)
+            } catch {
+                firstError = firstError ?? error
+            }
+        } else if let error = plan.devicePluginConfigError {
+            logger.warning("device plugin config not rendered", metadata: ["error": "\(error)"])
             firstError = firstError ?? error
         }
         for change in plan.labels where change.changes {
@@ -114,20 +127,15 @@ public struct PolicyController: Sendable {
         logger: Logger
     ) async throws {
         let states = self.client.api(SriovNetworkNodeState.self, namespace: self.settings.namespace)
-        if let previous = result.previous,
-            previous.metadata.annotations[SriovNetworkNodeState.Annotation.keepStateUntil] == nil
+        let key = SriovNetworkNodeState.Annotation.keepStateUntil
+        // A missing or unparsable deadline is replaced by a new one (the rendered state carries it).
+        if let previous = result.previous, previous.metadata.annotations[key] != result.state.metadata.annotations[key]
         {
             self.caches.nodeStates.recordWrite(try await states.update(result.state))
             self.writes.record("update", "SriovNetworkNodeState")
             logger.info("stale node state kept until", metadata: ["until": "\(deleteAfter)"])
         }
-        if let due = RFC3339.parse(deleteAfter), let current = RFC3339.parse(now), current >= due {
-            do {
-                try await states.delete(result.node)
-                self.writes.record("delete", "SriovNetworkNodeState")
-                logger.info("stale node state deleted")
-            } catch let error as KubeError where error.isNotFound {}
-        }
+        // A deadline that has passed is rendered as `.delete`, not here.
     }
 
     func syncConfigMap(_ desired: ConfigMap, logger: Logger) async throws {

@@ -1,49 +1,20 @@
 public import SriovAPI
 
-/// Upstream's `NeedToUpdateSriov`: whether a PF must be reconfigured to match its spec.
-/// Upstream: pkg/utils (api/v1/helper.go) NeedToUpdateSriov.
+/// The host side of upstream's `NeedToUpdateSriov`: whether a PF must be reconfigured to match its spec.
+///
+/// The rule itself lives in SriovAPI (``SriovAPI/NeedToUpdateSriov``) so that the operator's drain estimate
+/// (`sriov plan`) and this drift check are one implementation. One condition is left out here: upstream's
+/// rule is true for every VF of an externally managed PF (so that the VF's admin MAC is set again), which
+/// would make the apply plan re-configure such a PF on every pass; upstream's daemon skips externally
+/// managed PFs in its drift check (the generic plugin's `CheckStatusChanges`) for the same reason.
+/// Upstream: api/v1/helper.go NeedToUpdateSriov.
 public enum DriftCheck {
     /// The reasons a PF differs from its spec; empty when it matches.
     public static func differences(
         spec: SriovNetworkNodeState.Interface,
         status: SriovNetworkNodeState.InterfaceExt
     ) -> [String] {
-        var reasons: [String] = []
-        if spec.mtu > 0, spec.mtu > status.mtu { reasons.append("MTU \(status.mtu) < \(spec.mtu)") }
-        if Self.mode(spec.eSwitchMode) != Self.mode(status.eSwitchMode) {
-            reasons.append("eSwitch mode \(Self.mode(status.eSwitchMode)) ≠ \(Self.mode(spec.eSwitchMode))")
-        }
-        if spec.numVfs != status.numVfs { reasons.append("\(status.numVfs) VFs ≠ \(spec.numVfs)") }
-        if status.linkAdminState == "down" { reasons.append("link is down") }
-        if spec.externallyManaged { return reasons }
-        for vf in status.Vfs {
-            guard let group = spec.vfGroups.first(where: { VFRangeCheck.contains($0.vfRange, vf.vfID) }) else {
-                continue
-            }
-            if vf.driver.isEmpty {
-                reasons.append("VF \(vf.vfID) has no driver")
-                continue
-            }
-            if DriverKind.isDPDK(group.deviceType) {
-                if vf.driver != group.deviceType {
-                    reasons.append("VF \(vf.vfID) on \(vf.driver), wants \(group.deviceType)")
-                }
-                continue
-            }
-            if DriverKind.isDPDK(vf.driver) { reasons.append("VF \(vf.vfID) on \(vf.driver), wants a kernel driver") }
-            if group.mtu > 0, vf.mtu > 0, vf.mtu != group.mtu {
-                reasons.append("VF \(vf.vfID) MTU \(vf.mtu) ≠ \(group.mtu)")
-            }
-            if status.linkType == "IB" || group.isRdma, vf.guid == "0000:0000:0000:0000" {
-                reasons.append("VF \(vf.vfID) has no GUID")
-            }
-            if group.vdpaType != vf.vdpaType {
-                reasons.append(
-                    "VF \(vf.vfID) vDPA \(vf.vdpaType.isEmpty ? "none" : vf.vdpaType) ≠ \(group.vdpaType.isEmpty ? "none" : group.vdpaType)"
-                )
-            }
-        }
-        return reasons
+        NeedToUpdateSriov.reasons(spec: spec, status: status).filter { $0.kind != .externallyManaged }.map(\.message)
     }
 
     public static func needsUpdate(
@@ -53,20 +24,18 @@ public enum DriftCheck {
         !self.differences(spec: spec, status: status).isEmpty
     }
 
-    static func mode(_ m: String) -> String { m.isEmpty ? "legacy" : m }
-}
-
-/// `"a-b"` VF ranges of a VfGroup.
-enum VFRangeCheck {
-    static func contains(_ range: String, _ vf: Int) -> Bool {
-        let parts = range.split(separator: "-")
-        guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]) else { return false }
-        return vf >= a && vf <= b
-    }
+    static func mode(_ m: String) -> String { NeedToUpdateSriov.eSwitchMode(m) }
 }
 
 /// Userspace (DPDK) drivers versus kernel network drivers.
 public enum DriverKind {
-    public static let dpdkDrivers: Set<String> = ["vfio-pci", "igb_uio", "uio_pci_generic"]
+    public static let dpdkDrivers: Set<String> = NeedToUpdateSriov.dpdkDrivers
     public static func isDPDK(_ driver: String) -> Bool { self.dpdkDrivers.contains(driver) }
+}
+
+/// `"a-b"` VF ranges of a VfGroup, read as upstream's `IndexInRange` reads them.
+enum VFRangeCheck {
+    static func contains(_ range: String, _ vf: Int) -> Bool {
+        NeedToUpdateSriov.parseRange(range)?.contains(vf) ?? false
+    }
 }

@@ -26,6 +26,13 @@ public struct DevicePluginConfigRenderer: Sendable {
         self.prepared = PreparedPolicy.prepare(sortedPolicies)
     }
 
+    /// A renderer that shares the NodeState renderer's policies (sorted and prepared once per pass).
+    init(options: RenderOptions, prepared renderer: NodeStateRenderer) {
+        self.options = options
+        self.sortedPolicies = renderer.sortedPolicies
+        self.prepared = renderer.prepared
+    }
+
     /// The resource list for one node. `status` is the node's NodeState status (may be empty).
     public func render(
         node: Node,
@@ -47,31 +54,59 @@ public struct DevicePluginConfigRenderer: Sendable {
         var list: [ResourceConfig] = []
         for prepared in matching {
             if let index = list.firstIndex(where: { $0.resourceName == prepared.groupTemplate.resourceName }) {
-                try self.update(&list[index], with: prepared, node: node, status: status)
+                self.update(&list[index], with: prepared, status: status)
             } else {
-                var resource = ResourceConfig(
-                    resourceName: prepared.groupTemplate.resourceName,
-                    selectors: NetDeviceSelectors()
-                )
-                resource.selectors.IsRdma = prepared.groupTemplate.isRdma
-                resource.selectors.NeedVhostNet = prepared.needVhostNet
-                resource.selectors.vdpaType = prepared.groupTemplate.vdpaType
-                try self.update(&resource, with: prepared, node: node, status: status)
-                list.append(resource)
+                list.append(try self.create(prepared, node: node, status: status))
             }
         }
         return ResourceConfigList(resourceList: list.isEmpty ? nil : list)
     }
 
-    /// Merges one policy's selectors into a resource: lists are appended uniquely; `IsRdma`,
-    /// `NeedVhostNet` and `vdpaType` stay those of the first policy (an upstream quirk);
-    /// `excludeTopology` is the last policy's.
+    /// The first policy of a resource creates it. `IsRdma`, `NeedVhostNet` and `vdpaType` are this policy's
+    /// for good (merges never change them, an upstream quirk). `rootDevices` are appended as written, so a
+    /// policy that lists a device twice keeps it twice; the other lists are de-duplicated. A `netFilter`
+    /// policy needs the node's discovered interfaces: with an empty NodeState status this fails, and
+    /// upstream's whole ConfigMap sync with it.
+    /// Upstream: controllers/sriovnetworknodepolicy_controller.go createDevicePluginResource.
+    func create(
+        _ policy: PreparedPolicy,
+        node: String,
+        status: [SriovNetworkNodeState.InterfaceExt]
+    ) throws(DevicePluginRenderError) -> ResourceConfig {
+        var resource = ResourceConfig(resourceName: policy.groupTemplate.resourceName, selectors: NetDeviceSelectors())
+        resource.selectors.IsRdma = policy.groupTemplate.isRdma
+        resource.selectors.NeedVhostNet = policy.needVhostNet
+        resource.selectors.vdpaType = policy.groupTemplate.vdpaType
+        if !policy.netFilter.isEmpty, status.isEmpty {
+            throw DevicePluginRenderError(
+                node: node,
+                policy: policy.name,
+                message: "node state \(node) doesn't contain interfaces data (spec.nicSelector.netFilter needs the "
+                    + "NICs the config daemon discovers)"
+            )
+        }
+        self.merge(policy, into: &resource, status: status, isCreate: true)
+        return resource
+    }
+
+    /// A later policy with the same resource name merges into it: every list is appended uniquely
+    /// (`rootDevices` included), `excludeTopology` becomes this policy's, and a `netFilter` policy adds the
+    /// addresses of matching interfaces with no check that the status has any.
+    /// Upstream: controllers/sriovnetworknodepolicy_controller.go updateDevicePluginResource.
     func update(
         _ resource: inout ResourceConfig,
         with policy: PreparedPolicy,
-        node: String,
         status: [SriovNetworkNodeState.InterfaceExt]
-    ) throws(DevicePluginRenderError) {
+    ) {
+        self.merge(policy, into: &resource, status: status, isCreate: false)
+    }
+
+    private func merge(
+        _ policy: PreparedPolicy,
+        into resource: inout ResourceConfig,
+        status: [SriovNetworkNodeState.InterfaceExt],
+        isCreate: Bool
+    ) {
         if !policy.vendor.isEmpty { resource.selectors.vendors.appendUnique(policy.vendor) }
         if !policy.deviceID.isEmpty {
             let device =
@@ -87,21 +122,31 @@ public struct DevicePluginConfigRenderer: Sendable {
         if policy.groupTemplate.deviceType != "vfio-pci", !policy.linkType.isEmpty {
             resource.selectors.linkTypes.appendUnique(policy.linkType.lowercased() == "ib" ? "infiniband" : "ether")
         }
-        for root in policy.rootDevices { resource.selectors.rootDevices.appendUnique(root) }
+        if isCreate {
+            resource.selectors.rootDevices.append(contentsOf: policy.rootDevices)
+        } else {
+            for root in policy.rootDevices { resource.selectors.rootDevices.appendUnique(root) }
+        }
         if !policy.netFilter.isEmpty {
-            guard !status.isEmpty else {
-                throw DevicePluginRenderError(
-                    node: node,
-                    policy: policy.name,
-                    message:
-                        "spec.nicSelector.netFilter needs the node's discovered interfaces, but its NodeState has no status.interfaces yet"
-                )
-            }
             for index in status.indices where NetFilter.matches(policy.netFilter, status[index].netFilter) {
                 resource.selectors.pciAddresses.appendUnique(status[index].pciAddress)
             }
         }
         resource.excludeTopology = policy.excludeTopology
+    }
+
+    /// Whether rendering these policies gives the same result for any NodeState status: no netFilter, no
+    /// empty status that a create would fail on, and every pfNames entry names a PF by its primary name (or
+    /// names nothing in the status), so ``resolvePfNames(_:status:)`` changes nothing.
+    static func isStatusIndependent(_ policies: [PreparedPolicy], status: [SriovNetworkNodeState.InterfaceExt]) -> Bool
+    {
+        for policy in policies {
+            if !policy.netFilter.isEmpty { return false }
+            for name in policy.pfNameNames where !status.contains(where: { $0.name == name }) {
+                if status.contains(where: { $0.altNames.contains(name) }) { return false }
+            }
+        }
+        return true
     }
 
     /// PF names with altnames replaced by the primary name found in the NodeState status; a `#a-b`

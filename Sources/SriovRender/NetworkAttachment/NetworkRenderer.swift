@@ -7,7 +7,7 @@ public protocol NetworkResource: Resource {
     var resourceName: String { get }
     var networkStatus: NetworkStatus? { get set }
     /// The compact CNI configuration (``CNIConfig``).
-    var compactCNIConfig: String { get }
+    func compactCNIConfig() throws(CNIConfigError) -> String
 }
 
 extension SriovNetwork: NetworkResource {
@@ -17,7 +17,7 @@ extension SriovNetwork: NetworkResource {
         get { self.status }
         set { self.status = newValue }
     }
-    public var compactCNIConfig: String { CNIConfig.compact(self) }
+    public func compactCNIConfig() throws(CNIConfigError) -> String { try CNIConfig.compact(self) }
 }
 
 extension SriovIBNetwork: NetworkResource {
@@ -27,7 +27,7 @@ extension SriovIBNetwork: NetworkResource {
         get { self.status }
         set { self.status = newValue }
     }
-    public var compactCNIConfig: String { CNIConfig.compact(self) }
+    public func compactCNIConfig() throws(CNIConfigError) -> String { try CNIConfig.compact(self) }
 }
 
 extension OVSNetwork: NetworkResource {
@@ -37,7 +37,7 @@ extension OVSNetwork: NetworkResource {
         get { self.status }
         set { self.status = newValue }
     }
-    public var compactCNIConfig: String { CNIConfig.compact(self) }
+    public func compactCNIConfig() throws(CNIConfigError) -> String { try CNIConfig.compact(self) }
 }
 
 /// What the network controller would do for one SriovNetwork / SriovIBNetwork / OVSNetwork.
@@ -67,6 +67,10 @@ public struct NetworkResult: Sendable {
 public struct NetworkRenderer: Sendable {
     public static let finalizer = "netattdef.finalizers.sriovnetwork.openshift.io"
     public static let lastNamespaceAnnotation = "operator.sriovnetwork.openshift.io/last-network-namespace"
+    /// Why a network with `resourceName: ""` gets no NAD.
+    public static let emptyResourceNameMessage =
+        "spec.resourceName must not be empty: the NetworkAttachmentDefinition would name the resource "
+        + "\"<prefix>/\", which no device plugin advertises"
 
     public var options: RenderOptions
     /// Namespaces known to exist; nil when unknown (then every target namespace is assumed to exist).
@@ -96,20 +100,20 @@ public struct NetworkRenderer: Sendable {
                 "\(self.options.resourcePrefix)/\(network.resourceName)",
             NetworkAttachmentDefinition.ownerRefAnnotation: Self.ownerAnnotation(for: network),
         ]
-        if network.metadata.namespace != self.options.namespace {
-            metadata.ownerReferences = [
-                OwnerReference(
-                    apiVersion: N.apiVersion,
-                    kind: N.kind,
-                    name: network.metadata.name,
-                    uid: network.metadata.uid,
-                    controller: true,
-                    blockOwnerDeletion: true
-                )
-            ]
+        // Upstream sets an owner reference whenever the NAD lands in the CR's own namespace (a CR outside the
+        // operator namespace, or one in it without networkNamespace), with controller-runtime's
+        // SetOwnerReference: apiVersion, kind, name and uid only, no `controller`, no `blockOwnerDeletion`.
+        // Upstream: controllers/generic_network_controller.go Reconcile (controllerutil.SetOwnerReference).
+        if network.metadata.namespace == target {
+            metadata.ownerReferences = [Self.ownerReference(for: network)]
         }
-        let config = try CNIConfig.pretty(network.compactCNIConfig)
+        let config = try CNIConfig.pretty(try network.compactCNIConfig())
         return NetworkAttachmentDefinition(metadata: metadata, spec: .init(config: config))
+    }
+
+    /// The reference controller-runtime's `SetOwnerReference` writes: no controller or blockOwnerDeletion flag.
+    public static func ownerReference<N: NetworkResource>(for network: N) -> OwnerReference {
+        OwnerReference(apiVersion: N.apiVersion, kind: N.kind, name: network.metadata.name, uid: network.metadata.uid)
     }
 
     /// `<Kind>.sriovnetwork.openshift.io/<namespace>/<name>`
@@ -159,6 +163,19 @@ public struct NetworkRenderer: Sendable {
                 reason: "NetworkAttachmentDefinitionInvalid",
                 message:
                     "spec.networkNamespace cannot be set when the \(N.kind) is not in the operator namespace \(GoJSON.quote(operatorNamespace))"
+            )
+        }
+        // Upstream renders an empty resourceName into the resource `<prefix>/`, which no device plugin
+        // advertises, so pods using the network never schedule. We refuse it instead (the validator reports
+        // the same as an admission error).
+        if network.resourceName.isEmpty {
+            return result(
+                .notProvisioned,
+                nil,
+                nil,
+                status: "False",
+                reason: "NetworkAttachmentDefinitionInvalid",
+                message: Self.emptyResourceNameMessage
             )
         }
         if network.metadata.namespace == operatorNamespace, !desired.metadata.finalizers.contains(Self.finalizer) {

@@ -86,8 +86,8 @@ extension PreparedPolicy {
     /// upstream. Upstream: api/v1/helper.go generatePfNameVfGroup.
     func vfGroup(forInterfaceNamed name: String, node: String) throws(PolicyApplyError) -> SriovNetworkNodeState.VfGroup
     {
-        var range = 0...max(0, self.numVfs - 1)
-        for entry in self.pfNames {
+        var range = self.defaultRange
+        for (index, entry) in self.pfNames.enumerated() {
             let parsed: PfNameSelector
             do {
                 parsed = try entry.get()
@@ -95,12 +95,12 @@ extension PreparedPolicy {
                 throw PolicyApplyError(policy: self.name, node: node, message: "spec.nicSelector.pfNames: \(error)")
             }
             if parsed.name == name {
-                if let r = parsed.range { range = r }
+                if let formatted = self.pfNameRanges[index] { range = formatted }
                 break
             }
         }
         var group = self.groupTemplate
-        group.vfRange = VfRange.format(range)
+        group.vfRange = range
         return group
     }
 }

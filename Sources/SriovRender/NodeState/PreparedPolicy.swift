@@ -1,5 +1,5 @@
 import KubeCore
-public import SriovAPI
+import SriovAPI
 
 /// A policy with what rendering asks of it for every node precomputed, held by reference.
 ///
@@ -33,6 +33,10 @@ final class PreparedPolicy: Sendable {
     let externallyManaged: Bool
     /// The VF group of this policy without its range.
     let groupTemplate: SriovNetworkNodeState.VfGroup
+    /// `0-(numVfs-1)`, the range of a PF no `#range` entry names, formatted once.
+    let defaultRange: String
+    /// The formatted `#range` of each `pfNames` entry (nil without one or when it does not parse).
+    let pfNameRanges: [String?]
 
     init(_ policy: SriovNetworkNodePolicy) {
         let spec = policy.spec
@@ -41,7 +45,8 @@ final class PreparedPolicy: Sendable {
         self.priority = policy.effectivePriority
         self.isDefault = policy.metadata.name == "default"
         self.nodeSelector = spec.nodeSelector.map { (key: $0.key, value: $0.value) }
-        self.pfNames = SriovNetworkNodePolicy.parsePfNames(spec.nicSelector.pfNames)
+        let parsedNames = SriovNetworkNodePolicy.parsePfNames(spec.nicSelector.pfNames)
+        self.pfNames = parsedNames
         self.pfNameNames = spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         self.pfNameEntries = spec.nicSelector.pfNames
         self.needVhostNet = spec.needVhostNet
@@ -56,6 +61,11 @@ final class PreparedPolicy: Sendable {
         self.linkType = spec.linkType
         self.eSwitchMode = spec.eSwitchMode
         self.externallyManaged = spec.externallyManaged
+        self.defaultRange = VfRange.format(0...max(0, spec.numVfs - 1))
+        self.pfNameRanges = parsedNames.map { entry in
+            guard case .success(let parsed) = entry, let range = parsed.range else { return nil }
+            return VfRange.format(range)
+        }
         self.groupTemplate = SriovNetworkNodeState.VfGroup(
             resourceName: spec.resourceName,
             deviceType: spec.deviceType,

@@ -19,9 +19,39 @@ public struct SupportedNICs: Sendable, Hashable {
         }
     }
 
-    public var models: [Model]
+    public var models: [Model] {
+        didSet { self.index = Index(self.models) }
+    }
 
-    public init(models: [Model]) { self.models = models }
+    /// Lookup sets, rebuilt when ``models`` changes: admission checks ask per NIC of every selected node.
+    private var index: Index
+
+    private struct Index: Sendable, Hashable {
+        var vendors: Set<String> = []
+        var pfModels: Set<String> = []
+        var vfModels: Set<String> = []
+        var pfDevices: Set<String> = []
+        var vfOfPF: [String: String] = [:]
+
+        init(_ models: [Model]) {
+            for model in models {
+                self.vendors.insert(model.vendor)
+                self.pfModels.insert(model.vendor + " " + model.pfDeviceID)
+                self.vfModels.insert(model.vendor + " " + model.vfDeviceID)
+                self.pfDevices.insert(model.pfDeviceID)
+                // The first entry for a PF device id wins, as upstream's GetVfDeviceID loop.
+                if self.vfOfPF[model.pfDeviceID] == nil { self.vfOfPF[model.pfDeviceID] = model.vfDeviceID }
+            }
+        }
+    }
+
+    public init(models: [Model]) {
+        self.models = models
+        self.index = Index(models)
+    }
+
+    public static func == (a: SupportedNICs, b: SupportedNICs) -> Bool { a.models == b.models }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.models) }
 
     /// The name of the ConfigMap that overrides the table.
     public static let configMapName = "supported-nic-ids"
@@ -44,6 +74,7 @@ public struct SupportedNICs: Sendable, Hashable {
             )
         }
         self.models = models
+        self.index = Index(models)
     }
 
     /// Malformed entries of a `supported-nic-ids` ConfigMap, as messages.
@@ -58,76 +89,73 @@ public struct SupportedNICs: Sendable, Hashable {
 
     /// The VF device id of a PF device id, or nil. Only the device id is compared, as upstream does
     /// (api/v1/helper.go GetVfDeviceID).
-    public func vfDeviceID(ofPF deviceID: String) -> String? {
-        self.models.first(where: { $0.pfDeviceID == deviceID })?.vfDeviceID
-    }
+    public func vfDeviceID(ofPF deviceID: String) -> String? { self.index.vfOfPF[deviceID] }
 
-    public func isSupported(vendor: String) -> Bool { self.models.contains { $0.vendor == vendor } }
+    public func isSupported(vendor: String) -> Bool { self.index.vendors.contains(vendor) }
 
     public func isSupported(vendor: String, pfDeviceID: String) -> Bool {
-        self.models.contains { $0.vendor == vendor && $0.pfDeviceID == pfDeviceID }
+        self.index.pfModels.contains(vendor + " " + pfDeviceID)
     }
 
     public func isSupported(vendor: String, vfDeviceID: String) -> Bool {
-        self.models.contains { $0.vendor == vendor && $0.vfDeviceID == vfDeviceID }
+        self.index.vfModels.contains(vendor + " " + vfDeviceID)
     }
 
-    public func isSupported(pfDeviceID: String) -> Bool { self.models.contains { $0.pfDeviceID == pfDeviceID } }
+    public func isSupported(pfDeviceID: String) -> Bool { self.index.pfDevices.contains(pfDeviceID) }
 
-    /// The list shipped by upstream's Helm chart (`supportedNicIds`).
-    public static let upstreamDefault = SupportedNICs(models: [
-        Model(name: "Intel_i40e_XXV710", vendor: "8086", pfDeviceID: "158a", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_25G_SFP28", vendor: "8086", pfDeviceID: "158b", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_10G_X710_SFP", vendor: "8086", pfDeviceID: "1572", vfDeviceID: "154c"),
-        Model(name: "Intel_ixgbe_10G_X550", vendor: "8086", pfDeviceID: "1563", vfDeviceID: "1565"),
-        Model(name: "Intel_ixgbe_82576", vendor: "8086", pfDeviceID: "10c9", vfDeviceID: "10ca"),
-        Model(name: "Intel_i40e_X710_X557_AT_10G", vendor: "8086", pfDeviceID: "1589", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_10G_X710_BACKPLANE", vendor: "8086", pfDeviceID: "1581", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_10G_X710_BASE_T", vendor: "8086", pfDeviceID: "15ff", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_20G_X710_SFP", vendor: "8086", pfDeviceID: "1587", vfDeviceID: "154c"),
-        Model(name: "Intel_i40e_40G_XL710_QSFP", vendor: "8086", pfDeviceID: "1583", vfDeviceID: "154c"),
-        Model(
-            name: "Intel_ice_Columbiaville_E810-CQDA2_2CQDA2",
-            vendor: "8086",
-            pfDeviceID: "1592",
-            vfDeviceID: "1889"
-        ),
-        Model(name: "Intel_ice_Columbiaville_E810-XXVDA4", vendor: "8086", pfDeviceID: "1593", vfDeviceID: "1889"),
-        Model(name: "Intel_ice_Columbiaville_E810-XXVDA2", vendor: "8086", pfDeviceID: "159b", vfDeviceID: "1889"),
-        Model(name: "Intel_ice_Columbiaville_E810", vendor: "8086", pfDeviceID: "1591", vfDeviceID: "1889"),
-        Model(name: "Intel_ice_Columbiapark_E823C", vendor: "8086", pfDeviceID: "188a", vfDeviceID: "1889"),
-        Model(name: "Intel_ice_Columbiapark_E823L_SFP", vendor: "8086", pfDeviceID: "124c", vfDeviceID: "1889"),
-        Model(name: "Intel_ice_Columbiapark_E823L_BACKPLANE", vendor: "8086", pfDeviceID: "124d", vfDeviceID: "1889"),
-        Model(name: "Nvidia_mlx5_ConnectX-4", vendor: "15b3", pfDeviceID: "1013", vfDeviceID: "1014"),
-        Model(name: "Nvidia_mlx5_ConnectX-4LX", vendor: "15b3", pfDeviceID: "1015", vfDeviceID: "1016"),
-        Model(name: "Nvidia_mlx5_ConnectX-5", vendor: "15b3", pfDeviceID: "1017", vfDeviceID: "1018"),
-        Model(name: "Nvidia_mlx5_ConnectX-5_Ex", vendor: "15b3", pfDeviceID: "1019", vfDeviceID: "101a"),
-        Model(name: "Nvidia_mlx5_ConnectX-6", vendor: "15b3", pfDeviceID: "101b", vfDeviceID: "101c"),
-        Model(name: "Nvidia_mlx5_ConnectX-6_Dx", vendor: "15b3", pfDeviceID: "101d", vfDeviceID: "101e"),
-        Model(name: "Nvidia_mlx5_ConnectX-6_Lx", vendor: "15b3", pfDeviceID: "101f", vfDeviceID: "101e"),
-        Model(name: "Nvidia_mlx5_ConnectX-7", vendor: "15b3", pfDeviceID: "1021", vfDeviceID: "101e"),
-        Model(name: "Nvidia_mlx5_ConnectX-8", vendor: "15b3", pfDeviceID: "1023", vfDeviceID: "101e"),
-        Model(
-            name: "Nvidia_mlx5_MT42822_BlueField-2_integrated_ConnectX-6_Dx",
-            vendor: "15b3",
-            pfDeviceID: "a2d6",
-            vfDeviceID: "101e"
-        ),
-        Model(
-            name: "Nvidia_mlx5_MT43244_BlueField-3_integrated_ConnectX-7_Dx",
-            vendor: "15b3",
-            pfDeviceID: "a2dc",
-            vfDeviceID: "101e"
-        ),
-        Model(name: "Broadcom_bnxt_BCM57414_2x25G", vendor: "14e4", pfDeviceID: "16d7", vfDeviceID: "16dc"),
-        Model(name: "Broadcom_bnxt_BCM75508_2x100G", vendor: "14e4", pfDeviceID: "1750", vfDeviceID: "1806"),
-        Model(name: "Qlogic_qede_QL45000_50G", vendor: "1077", pfDeviceID: "1654", vfDeviceID: "1664"),
-        Model(name: "Red_Hat_Virtio_network_device", vendor: "1af4", pfDeviceID: "1000", vfDeviceID: "1000"),
-        Model(name: "Red_Hat_Virtio_1_0_network_device", vendor: "1af4", pfDeviceID: "1041", vfDeviceID: "1041"),
-        Model(name: "Marvell_OCTEON_TX2_CN96XX", vendor: "177d", pfDeviceID: "b200", vfDeviceID: "b203"),
-        Model(name: "Marvell_OCTEON_TX2_CN98XX", vendor: "177d", pfDeviceID: "b100", vfDeviceID: "b103"),
-        Model(name: "Marvell_OCTEON_Fusion_CNF95XX", vendor: "177d", pfDeviceID: "b600", vfDeviceID: "b603"),
-        Model(name: "Marvell_OCTEON10_CN10XXX", vendor: "177d", pfDeviceID: "b900", vfDeviceID: "b903"),
-        Model(name: "Marvell_OCTEON_Fusion_CNF105XX", vendor: "177d", pfDeviceID: "ba00", vfDeviceID: "ba03"),
-    ])
+    /// The list upstream's Helm chart ships in the `supported-nic-ids` ConfigMap, in the chart's order.
+    /// Upstream: deployment/sriov-network-operator-chart/templates/configmap.yaml at commit
+    /// 32f7fe1233c8dcbd31bfd3bbded41fe0e5ea53ee (45 models, with E810-XXV backplane, E823L, E825-C, E830,
+    /// the XXV710 N3000 and the Amazon ENA).
+    public static let upstreamDefault = SupportedNICs(
+        models: Self.chartEntries.map { Model(name: $0.0, vendor: $0.1, pfDeviceID: $0.2, vfDeviceID: $0.3) }
+    )
+
+    static let chartEntries: [(String, String, String, String)] = [
+        ("Intel_i40e_XXV710", "8086", "158a", "154c"),
+        ("Intel_i40e_25G_SFP28", "8086", "158b", "154c"),
+        ("Intel_i40e_10G_X710_SFP", "8086", "1572", "154c"),
+        ("Intel_ixgbe_10G_X550", "8086", "1563", "1565"),
+        ("Intel_ixgbe_82576", "8086", "10c9", "10ca"),
+        ("Intel_i40e_X710_X557_AT_10G", "8086", "1589", "154c"),
+        ("Intel_i40e_10G_X710_BACKPLANE", "8086", "1581", "154c"),
+        ("Intel_i40e_10G_X710_BASE_T", "8086", "15ff", "154c"),
+        ("Intel_i40e_XXV710_N3000", "8086", "0d58", "154c"),
+        ("Intel_i40e_40G_XL710_QSFP", "8086", "1583", "154c"),
+        ("Intel_ice_Columbiaville_E810-CQDA2_2CQDA2", "8086", "1592", "1889"),
+        ("Intel_ice_Columbiaville_E810-XXVDA4", "8086", "1593", "1889"),
+        ("Intel_ice_Columbiaville_E810-XXVDA2", "8086", "159b", "1889"),
+        ("Intel_ice_Columbiaville_E810-XXV_BACKPLANE", "8086", "1599", "1889"),
+        ("Intel_ice_Columbiaville_E810", "8086", "1591", "1889"),
+        ("Intel_ice_Columbiapark_E823C", "8086", "188a", "1889"),
+        ("Intel_ice_Columbiapark_E823L_SFP", "8086", "124d", "1889"),
+        ("Intel_ice_Columbiapark_E823L_BACKPLANE", "8086", "124c", "1889"),
+        ("Intel_ice_Columbiapark_E825C_BACKPLANE", "8086", "579c", "1889"),
+        ("Intel_ice_Columbiapark_E825C_QSFP", "8086", "579d", "1889"),
+        ("Intel_ice_Columbiapark_E825C_SFP", "8086", "579e", "1889"),
+        ("Intel_ice_Connorsville_E830_QSFP", "8086", "12d2", "1889"),
+        ("Intel_ice_Connorsville_E830_SFP", "8086", "12d3", "1889"),
+        ("Nvidia_mlx5_ConnectX-4", "15b3", "1013", "1014"),
+        ("Nvidia_mlx5_ConnectX-4LX", "15b3", "1015", "1016"),
+        ("Nvidia_mlx5_ConnectX-5", "15b3", "1017", "1018"),
+        ("Nvidia_mlx5_ConnectX-5_Ex", "15b3", "1019", "101a"),
+        ("Nvidia_mlx5_ConnectX-6", "15b3", "101b", "101c"),
+        ("Nvidia_mlx5_ConnectX-6_Dx", "15b3", "101d", "101e"),
+        ("Nvidia_mlx5_ConnectX-6_Lx", "15b3", "101f", "101e"),
+        ("Nvidia_mlx5_ConnectX-7", "15b3", "1021", "101e"),
+        ("Nvidia_mlx5_ConnectX-8", "15b3", "1023", "101e"),
+        ("Nvidia_mlx5_MT42822_BlueField-2_integrated_ConnectX-6_Dx", "15b3", "a2d6", "101e"),
+        ("Nvidia_mlx5_MT43244_BlueField-3_integrated_ConnectX-7_Dx", "15b3", "a2dc", "101e"),
+        ("Broadcom_bnxt_BCM57414_2x25G", "14e4", "16d7", "16dc"),
+        ("Broadcom_bnxt_BCM75508_2x100G", "14e4", "1750", "1806"),
+        ("Qlogic_qede_QL45000_50G", "1077", "1654", "1664"),
+        ("Red_Hat_Virtio_network_device", "1af4", "1000", "1000"),
+        ("Red_Hat_Virtio_1_0_network_device", "1af4", "1041", "1041"),
+        ("Marvell_OCTEON_TX2_CN96XX", "177d", "b200", "b203"),
+        ("Marvell_OCTEON_TX2_CN98XX", "177d", "b100", "b103"),
+        ("Marvell_OCTEON_Fusion_CNF95XX", "177d", "b600", "b603"),
+        ("Marvell_OCTEON10_CN10XXX", "177d", "b900", "b903"),
+        ("Marvell_OCTEON_Fusion_CNF105XX", "177d", "ba00", "ba03"),
+        ("Amazon_Elastic_Network_Adapter", "1d0f", "ec20", "ec20"),
+    ]
 }

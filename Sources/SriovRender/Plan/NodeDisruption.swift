@@ -34,17 +34,43 @@ public struct PFChange: Sendable, Hashable {
     public var groups: [SriovNetworkNodeState.VfGroup]
     /// VFs whose driver does not match the group's device type.
     public var driverMismatches: Int
+    /// Why the PF needs an update, upstream's `NeedToUpdateSriov` (``SriovAPI/NeedToUpdateSriov``); empty
+    /// when it is not in the spec or matches it.
+    public var updateReasons: [NeedToUpdateSriov.Reason] = []
 
     public var changesVfCount: Bool { self.isManaged && !self.externallyManaged && self.currentVfs != self.desiredVfs }
     public var raisesMTU: Bool { self.desiredMTU > 0 && self.desiredMTU > self.currentMTU }
     public var changesESwitchMode: Bool {
         self.isManaged && Self.mode(self.currentESwitchMode) != Self.mode(self.desiredESwitchMode)
     }
-    public var hasChanges: Bool {
-        self.changesVfCount || self.raisesMTU || self.changesESwitchMode || self.driverMismatches > 0
-    }
+    /// The PF is reconfigured (upstream's `NeedToUpdateSriov` is true).
+    public var hasChanges: Bool { !self.updateReasons.isEmpty }
 
     static func mode(_ m: String) -> String { m.isEmpty ? "legacy" : m }
+
+    /// ``updateReasons`` for people: PF-level changes with old → new values, VF-level ones counted.
+    public var summary: [String] {
+        var out: [String] = []
+        var counts: [NeedToUpdateSriov.Reason.Kind: Int] = [:]
+        for reason in self.updateReasons {
+            switch reason.kind {
+            case .numVfs: out.append("VF count \(self.currentVfs) → \(self.desiredVfs)")
+            case .mtu: out.append("MTU \(self.currentMTU) → \(self.desiredMTU)")
+            case .eSwitchMode:
+                out.append("eSwitch mode \(Self.mode(self.currentESwitchMode)) → \(Self.mode(self.desiredESwitchMode))")
+            case .linkDown: out.append("PF link is down")
+            default: counts[reason.kind, default: 0] += 1
+            }
+        }
+        func vfs(_ n: Int) -> String { n == 1 ? "1 VF" : "\(n) VFs" }
+        let bound = (counts[.vfDriver] ?? 0) + (counts[.vfWithoutDriver] ?? 0)
+        if bound > 0 { out.append("\(vfs(bound)) rebound to another driver") }
+        if let n = counts[.vfMTU] { out.append("\(vfs(n)) change MTU") }
+        if let n = counts[.vfGUID] { out.append("\(vfs(n)) without a node GUID") }
+        if let n = counts[.vfVdpaType] { out.append("\(vfs(n)) change vDPA type") }
+        if let n = counts[.externallyManaged] { out.append("\(vfs(n)) of an externally managed PF re-configured") }
+        return out
+    }
 }
 
 /// The operator-side estimate of what the config daemon will decide (reference §4.4), from the
@@ -58,7 +84,9 @@ public enum DisruptionEstimate {
         status.map { iface in
             let desired = spec.interfaces.first { $0.pciAddress == iface.pciAddress }
             var mismatches = 0
+            var reasons: [NeedToUpdateSriov.Reason] = []
             if let desired {
+                reasons = NeedToUpdateSriov.reasons(spec: desired, status: iface)
                 for group in desired.vfGroups {
                     guard let range = VfRange.parse(group.vfRange) else { continue }
                     for vf in iface.Vfs where range.contains(vf.vfID) {
@@ -81,7 +109,8 @@ public enum DisruptionEstimate {
                 isManaged: desired != nil,
                 externallyManaged: desired?.externallyManaged ?? iface.externallyManaged,
                 groups: desired?.vfGroups ?? [],
-                driverMismatches: mismatches
+                driverMismatches: mismatches,
+                updateReasons: reasons
             )
         }
     }
@@ -118,23 +147,13 @@ public enum DisruptionEstimate {
                 }
                 continue
             }
-            // Virtual nodes only drain to reset a device they configured before.
-            if !isVirtual, change.hasChanges, change.currentVfs > 0 {
+            // The generic plugin drains for a spec PF that has VFs now and that NeedToUpdateSriov says must be
+            // updated (going from 0 VFs never drains). As our config daemon, an externally managed PF (whose
+            // VFs the operator neither creates nor destroys) does not drain; virtual nodes only drain to reset
+            // a device they configured before. Upstream: pkg/plugins/generic needToUpdateVFs.
+            if !isVirtual, change.hasChanges, change.currentVfs > 0, !change.externallyManaged {
                 result.needsDrain = true
-                var what: [String] = []
-                if change.changesVfCount { what.append("VF count \(change.currentVfs) → \(change.desiredVfs)") }
-                if change.raisesMTU { what.append("MTU \(change.currentMTU) → \(change.desiredMTU)") }
-                if change.changesESwitchMode {
-                    what.append(
-                        "eSwitch mode \(PFChange.mode(change.currentESwitchMode)) → \(PFChange.mode(change.desiredESwitchMode))"
-                    )
-                }
-                if change.driverMismatches > 0 {
-                    what.append(
-                        "\(change.driverMismatches) VF\(change.driverMismatches == 1 ? "" : "s") rebound to another driver"
-                    )
-                }
-                result.reasons.append("\(label): \(what.joined(separator: ", ")) while VFs exist (drain)")
+                result.reasons.append("\(label): \(change.summary.joined(separator: ", ")) while VFs exist (drain)")
             }
             if !isVirtual, change.vendor == "15b3", change.isManaged, change.desiredVfs != change.totalVfs,
                 change.totalVfs > 0 || change.desiredVfs > 0

@@ -12,23 +12,42 @@ public struct NodeLabelChange: Sendable, Hashable {
 }
 
 /// Everything the operator would write for a given cluster state: the result of `sriov plan`.
+///
+/// One pass of upstream's policy reconciler, in its order: every managed node's NodeState
+/// (`syncAllSriovNetworkNodeStates`), then the stale NodeStates (`handleStaleNodeState`), then the
+/// device-plugin ConfigMap and node labels (`syncDevicePluginConfigMap`), then the network controllers.
 public struct OperatorPlan: Sendable {
     public var options: RenderOptions
     /// True when the input had no SriovOperatorConfig `default` and one with default settings was assumed.
     public var assumedDefaultOperatorConfig: Bool
-    /// Policies in the operator namespace after the mutating webhook, in `ByPriority` order.
+    /// Whether the operator's mutating webhook defaults (`priority: 99`, `isRdma: false`) were applied to the
+    /// policies: false when the `default` SriovOperatorConfig has `enableOperatorWebhook: false` (or leaves it
+    /// out), as in a cluster without the webhook, where an absent priority counts as 0, the highest. When the
+    /// input has no SriovOperatorConfig, the webhook is assumed to run.
+    public var appliesWebhookDefaults: Bool
+    /// Policies in the operator namespace (after the mutating webhook, when it runs), in `ByPriority` order.
     public var policies: [SriovNetworkNodePolicy]
     public var nodeStates: [NodeStateResult]
     public var disruptions: [String: NodeDisruption]
-    /// Device-plugin config per managed node (nil when rendering failed for that node).
+    /// Device-plugin config per managed node that was rendered in this pass.
     public var devicePluginConfigs: [String: ResourceConfigList]
+    /// The device-plugin ConfigMap. When ``devicePluginConfigError`` is set, upstream writes no ConfigMap in
+    /// this pass and this holds only the nodes rendered before the failure.
     public var devicePluginConfigMap: ConfigMap
+    /// The first node whose device-plugin config could not be rendered. Upstream's
+    /// `syncDevicePluginConfigMap` returns at that error: the ConfigMap is not written, and the nodes after it
+    /// (in name order, the API server's list order) are not labelled in this pass.
+    public var devicePluginConfigError: DevicePluginRenderError?
+    /// Label changes the operator makes in this pass.
     public var labels: [NodeLabelChange]
-    /// Nodes with the labels the operator sets.
+    /// Nodes with the labels the operator sets in this pass.
     public var nodes: [Node]
     public var networks: [NetworkResult]
     /// Render failures (bad pfNames ranges, netFilter without status, invalid CNI JSON).
     public var renderErrors: [String]
+
+    /// Whether the operator writes the device-plugin ConfigMap in this pass.
+    public var writesDevicePluginConfigMap: Bool { self.devicePluginConfigError == nil }
 
     /// Renders what the operator would write.
     /// - Parameter estimatingDisruptions: also estimate per-node drain/reboot (for people; the operator
@@ -48,78 +67,138 @@ public struct OperatorPlan: Sendable {
         }) {
             options.supportedNICs = SupportedNICs(configMap: nicMap)
         }
+        // Upstream: pkg/webhook/mutate.go runs only where the operator webhook is deployed
+        // (SriovOperatorConfig.spec.enableOperatorWebhook); without it policies are stored as written.
+        let appliesWebhookDefaults = config?.spec.enableOperatorWebhook ?? true
         var policies = snapshot.policies
-        for i in policies.indices { policies[i].applyAdmissionDefaults() }
+        if appliesWebhookDefaults {
+            for i in policies.indices { policies[i].applyAdmissionDefaults() }
+        }
         let renderer = NodeStateRenderer(options: options, policies: policies, poolConfigs: snapshot.poolConfigs)
-        let dpRenderer = DevicePluginConfigRenderer(options: options, sortedPolicies: renderer.sortedPolicies)
+        let dpRenderer = DevicePluginConfigRenderer(options: options, prepared: renderer)
 
         var renderErrors: [String] = []
-        let existingStates = Dictionary(
-            snapshot.nodeStates.filter { $0.metadata.namespace == options.namespace }.map { ($0.metadata.name, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
+        var existingStates: [String: SriovNetworkNodeState] = [:]
+        existingStates.reserveCapacity(snapshot.nodeStates.count)
+        for state in snapshot.nodeStates where state.metadata.namespace == options.namespace {
+            if existingStates[state.metadata.name] == nil { existingStates[state.metadata.name] = state }
+        }
         let managed = snapshot.nodes.filter { options.isManaged($0) }.sorted { $0.metadata.name < $1.metadata.name }
-        let managedNames = Set(managed.map(\.metadata.name))
 
+        // 1. NodeStates of the managed nodes. The node's matching policies are computed once for both the
+        //    NodeState and the ConfigMap.
         var results: [NodeStateResult] = []
+        results.reserveCapacity(managed.count)
+        // Nodes with the same values for the labels the policies select on match the same policies: the
+        // policy list is computed once per such group.
+        var groups: [[PreparedPolicy]] = []
+        var groupOfKey: [[String?]: Int] = [:]
+        var groupOfNode: [Int] = []
+        groupOfNode.reserveCapacity(managed.count)
         var disruptions: [String: NodeDisruption] = [:]
-        var dpConfigs: [String: ResourceConfigList] = [:]
-        var dpData: [String: String] = [:]
-        var labels: [NodeLabelChange] = []
-        var nodes: [Node] = []
         for node in managed {
-            let name = node.metadata.name
-            let existing = existingStates[name]
-            // The node's matching policies are computed once for both the NodeState and the ConfigMap.
-            let matching = renderer.matching(node)
+            let existing = existingStates[node.metadata.name]
+            let key = renderer.selectionKey(node)
+            let group: Int
+            if let known = groupOfKey[key] {
+                group = known
+            } else {
+                group = groups.count
+                groups.append(renderer.matching(node))
+                groupOfKey[key] = group
+            }
+            groupOfNode.append(group)
+            let matching = groups[group]
             let result = renderer.render(node: node, existing: existing, matching: matching)
             if let error = result.error { renderErrors.append(error.description) }
-            results.append(result)
             if estimatingDisruptions, let existing, !existing.status.interfaces.isEmpty {
-                disruptions[name] = DisruptionEstimate.estimate(
+                disruptions[node.metadata.name] = DisruptionEstimate.estimate(
                     spec: result.state.spec,
                     status: existing.status,
                     previousSpec: existing.spec,
                     isVirtual: Self.isVirtual(providerID: node.spec?.providerID ?? "")
                 )
             }
-            var label = OperatorNames.devicePluginDisabled
-            do {
-                let list = try dpRenderer.render(
-                    node: name,
-                    status: existing?.status.interfaces ?? [],
-                    matching: matching
-                )
-                dpConfigs[name] = list
-                dpData[name] = list.json
-                if list.resourceList != nil { label = OperatorNames.devicePluginEnabled }
-            } catch {
-                renderErrors.append(error.description)
+            results.append(result)
+        }
+
+        // 2. NodeStates whose node is not managed: the label goes, the state is kept or deleted.
+        var managedNames = Set<String>()
+        managedNames.reserveCapacity(managed.count)
+        for node in managed { managedNames.insert(node.metadata.name) }
+        var staleLabels: [NodeLabelChange] = []
+        var staleNodes: [Node] = []
+        let stale = existingStates.values.filter { !managedNames.contains($0.metadata.name) }
+        if !stale.isEmpty {
+            let nodesByName = Dictionary(snapshot.nodes.map { ($0.metadata.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for state in stale.sorted(by: { $0.metadata.name < $1.metadata.name }) {
+                results.append(renderer.renderStale(state))
+                if var node = nodesByName[state.metadata.name] {
+                    let previous = node.metadata.labels.removeValue(forKey: OperatorNames.devicePluginLabel)
+                    staleLabels.append(
+                        NodeLabelChange(
+                            node: node.metadata.name,
+                            key: OperatorNames.devicePluginLabel,
+                            value: nil,
+                            previous: previous
+                        )
+                    )
+                    staleNodes.append(node)
+                }
             }
+        }
+
+        // 3. The device-plugin ConfigMap and labels, stopping at the first node that fails.
+        var dpConfigs: [String: ResourceConfigList] = [:]
+        dpConfigs.reserveCapacity(managed.count)
+        var dpData: [String: String] = [:]
+        dpData.reserveCapacity(managed.count)
+        var labels: [NodeLabelChange] = []
+        labels.reserveCapacity(managed.count + staleLabels.count)
+        var nodes: [Node] = []
+        nodes.reserveCapacity(managed.count + staleNodes.count)
+        var dpError: DevicePluginRenderError?
+        // A node's config depends on its NodeState only through altnames in pfNames and netFilter matches;
+        // where neither applies, nodes of one policy group get the same config, rendered once.
+        var sharedConfig: [Int: (list: ResourceConfigList, json: String)] = [:]
+        for (index, node) in managed.enumerated() {
+            let name = node.metadata.name
+            let group = groupOfNode[index]
+            let status = existingStates[name]?.status.interfaces ?? []
+            let list: ResourceConfigList
+            let json: String
+            let independent = DevicePluginConfigRenderer.isStatusIndependent(groups[group], status: status)
+            if independent, let shared = sharedConfig[group] {
+                (list, json) = shared
+            } else {
+                do {
+                    list = try dpRenderer.render(node: name, status: status, matching: groups[group])
+                } catch {
+                    renderErrors.append(error.description)
+                    dpError = error
+                    break
+                }
+                json = list.json
+                if independent { sharedConfig[group] = (list, json) }
+            }
+            dpConfigs[name] = list
+            dpData[name] = json
+            let label =
+                list.resourceList != nil ? OperatorNames.devicePluginEnabled : OperatorNames.devicePluginDisabled
             let previous = node.metadata.labels[OperatorNames.devicePluginLabel]
             labels.append(
                 NodeLabelChange(node: name, key: OperatorNames.devicePluginLabel, value: label, previous: previous)
             )
-            var labelled = node
-            labelled.metadata.labels[OperatorNames.devicePluginLabel] = label
-            nodes.append(labelled)
-        }
-        for state in existingStates.values.sorted(by: { $0.metadata.name < $1.metadata.name })
-        where !managedNames.contains(state.metadata.name) {
-            results.append(renderer.renderStale(state))
-            if var node = snapshot.nodes.first(where: { $0.metadata.name == state.metadata.name }) {
-                let previous = node.metadata.labels.removeValue(forKey: OperatorNames.devicePluginLabel)
-                labels.append(
-                    NodeLabelChange(
-                        node: node.metadata.name,
-                        key: OperatorNames.devicePluginLabel,
-                        value: nil,
-                        previous: previous
-                    )
-                )
+            if previous == label {
                 nodes.append(node)
+            } else {
+                var labelled = node
+                labelled.metadata.labels[OperatorNames.devicePluginLabel] = label
+                nodes.append(labelled)
             }
         }
+        labels += staleLabels
+        nodes += staleNodes
 
         let networkRenderer = NetworkRenderer(
             options: options,
@@ -134,7 +213,7 @@ public struct OperatorPlan: Sendable {
         networks += snapshot.networks.map { networkRenderer.render($0) }
         networks += snapshot.ibNetworks.map { networkRenderer.render($0) }
         networks += snapshot.ovsNetworks.map { networkRenderer.render($0) }
-        // An invalid networkNamespace is an admission error too; the validator reports that one.
+        // An invalid networkNamespace or empty resourceName is an admission error too; the validator reports it.
         for network in networks
         where network.ready.status != "True" && network.ready.reason != "NetworkAttachmentDefinitionInvalid" {
             renderErrors.append("\(network.kind) \(network.key): \(network.ready.reason): \(network.ready.message)")
@@ -143,11 +222,13 @@ public struct OperatorPlan: Sendable {
         return OperatorPlan(
             options: options,
             assumedDefaultOperatorConfig: config == nil,
+            appliesWebhookDefaults: appliesWebhookDefaults,
             policies: renderer.sortedPolicies,
             nodeStates: results,
             disruptions: disruptions,
             devicePluginConfigs: dpConfigs,
             devicePluginConfigMap: dpRenderer.configMap(data: dpData),
+            devicePluginConfigError: dpError,
             labels: labels,
             nodes: nodes,
             networks: networks,
@@ -167,13 +248,14 @@ public struct OperatorPlan: Sendable {
         return contains("openstack") || contains("aws")
     }
 
-    /// Every object the operator manages, in its desired form, as one `kind: List`: NodeStates, the
-    /// device-plugin ConfigMap, NADs and the labelled Nodes.
+    /// Every object the operator manages, in its desired form, as one `kind: List`: NodeStates (not those
+    /// being deleted), the device-plugin ConfigMap (when it is written), NADs and the labelled Nodes.
     public func objects() throws -> JSONValue {
         let encoder = ValueEncoder()
         var items: [JSONValue] = []
-        for result in self.nodeStates { items.append(try encoder.encode(result.state)) }
-        items.append(try encoder.encode(self.devicePluginConfigMap))
+        // A NodeState being deleted is not part of the desired state; without a ConfigMap sync none is written.
+        for result in self.nodeStates where result.action != .delete { items.append(try encoder.encode(result.state)) }
+        if self.writesDevicePluginConfigMap { items.append(try encoder.encode(self.devicePluginConfigMap)) }
         for network in self.networks {
             if let nad = network.networkAttachment { items.append(try encoder.encode(nad)) }
         }

@@ -21,7 +21,18 @@ extension AdmissionValidator {
         }
         var nodeSelected = false
         var interfaceSelected = false
-        for node in self.nodes where policy.selects(nodeLabels: node.metadata.labels) {
+        // A conflict depends on the node only where a pfNames entry is an altname there; otherwise the
+        // result is the same on every node and is computed once per other policy.
+        let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
+        var stateFree: [Int: [Finding]] = [:]
+        // Node selectors as flat pairs, and nodes by index: one admission request walks every node.
+        let ownSelector = policy.spec.nodeSelector.map { (key: $0.key, value: $0.value) }
+        let otherSelectors = others.map { $0.spec.nodeSelector.map { (key: $0.key, value: $0.value) } }
+        let otherNames = others.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
+        for nodeIndex in self.nodes.indices {
+            let labels = self.nodes[nodeIndex].metadata.labels
+            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+            let node = self.nodes[nodeIndex]
             nodeSelected = true
             let state = self.nodeState(of: node)
             if let state {
@@ -29,8 +40,20 @@ extension AdmissionValidator {
                 interfaceSelected = interfaceSelected || result.selected
                 add(result.findings)
             }
-            for other in others where other.selects(nodeLabels: node.metadata.labels) {
-                add(Self.conflictFindings(policy, other, state: state))
+            for index in others.indices where otherSelectors[index].allSatisfy({ labels[$0.key] == $0.value }) {
+                let other = others[index]
+                let resolves =
+                    ownNames.contains { Self.isAltName($0, state: state) }
+                    || otherNames[index].contains { Self.isAltName($0, state: state) }
+                if resolves {
+                    add(Self.conflictFindings(policy, other, state: state))
+                } else if let known = stateFree[index] {
+                    add(known)
+                } else {
+                    let found = Self.conflictFindings(policy, other, state: nil)
+                    stateFree[index] = found
+                    add(found)
+                }
             }
         }
         if !nodeSelected {
@@ -55,10 +78,12 @@ extension AdmissionValidator {
 
     /// The node's NodeState, which lives in the operator namespace under the node's name.
     func nodeState(of node: Node) -> SriovNetworkNodeState? {
-        self.nodeStates.first { state in
-            state.metadata.name == node.metadata.name
-                && (state.metadata.namespace == self.operatorNamespace || state.metadata.namespace.isEmpty)
+        guard let candidates = self.nodeStateIndex[node.metadata.name] else { return nil }
+        for i in candidates {
+            let namespace = self.nodeStates[i].metadata.namespace
+            if namespace == self.operatorNamespace || namespace.isEmpty { return self.nodeStates[i] }
         }
+        return nil
     }
 
     /// Checks the policy against each NIC of the node that it selects and that is a supported model.
@@ -125,15 +150,30 @@ extension AdmissionValidator {
         return (selected, findings)
     }
 
-    /// The selector selects the NIC, and the NIC is a supported PF model, or (on OpenStack or AWS, for a
-    /// `netFilter` equal to the NIC's) a supported VF model.
+    /// Upstream's `validateNicModel`: the selector's vendor, deviceID, rootDevices and pfNames (not its
+    /// netFilter) match the NIC, and the NIC is a supported PF model, or (on OpenStack or AWS, for a
+    /// `netFilter` equal to the NIC's, string for string) a supported VF model.
+    ///
+    /// netFilter is deliberately not matched here, as upstream: a netFilter-only policy counts every supported
+    /// PF of a selected node as selected for the numVfs/totalvfs, Mellanox-128, externallyManaged and vDPA
+    /// checks, whatever the NIC's netFilter. pfNames are compared with the name and altnames, as the
+    /// controller's selector (`Selected`) compares them.
     /// Upstream: pkg/webhook/validate.go validateNicModel.
     func isSupportedSelection(
         _ selector: SriovNetworkNodePolicy.NicSelector,
         _ iface: SriovNetworkNodeState.InterfaceExt,
         node: Node
     ) -> Bool {
-        guard selector.selects(iface) else { return false }
+        if !selector.vendor.isEmpty, selector.vendor != iface.vendor { return false }
+        if !selector.deviceID.isEmpty, selector.deviceID != iface.deviceID { return false }
+        if !selector.rootDevices.isEmpty, !selector.rootDevices.contains(iface.pciAddress) { return false }
+        if !selector.pfNames.isEmpty {
+            let matched = selector.pfNames.contains { entry in
+                let name = PfNameSelector.name(of: entry)
+                return name == iface.name || iface.altNames.contains { $0 == name }
+            }
+            if !matched { return false }
+        }
         if self.supportedNICs.isSupported(vendor: iface.vendor, pfDeviceID: iface.deviceID) { return true }
         let provider = (node.spec?.providerID ?? "").lowercased()
         guard Self.virtualProviders.contains(where: { provider.contains($0) }) else { return false }
@@ -145,6 +185,16 @@ extension AdmissionValidator {
     /// excludeTopology, in that order.
     /// Upstream: pkg/webhook/validate.go validatePolicyForNodePolicy.
     static func conflictFindings(
+        _ policy: SriovNetworkNodePolicy,
+        _ other: SriovNetworkNodePolicy,
+        state: SriovNetworkNodeState?
+    ) -> [Finding] {
+        var findings = self.uncheckedConflictFindings(policy, other, state: state)
+        for i in findings.indices { findings[i].conflictsWith = other.metadata.name }
+        return findings
+    }
+
+    static func uncheckedConflictFindings(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
         state: SriovNetworkNodeState?
@@ -217,6 +267,11 @@ extension AdmissionValidator {
             }
         }
         return nil
+    }
+
+    /// Whether ``resolvePfName(_:state:)`` would change `name`: no NIC has it as its name, one as an altname.
+    static func isAltName(_ name: String, state: SriovNetworkNodeState?) -> Bool {
+        state != nil && self.resolvePfName(name, state: state) != name
     }
 
     /// The primary name of the NIC that has `name` as its name or one of its altnames, or `name` itself when

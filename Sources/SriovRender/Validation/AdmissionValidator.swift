@@ -26,7 +26,11 @@ public struct AdmissionValidator: Sendable {
     /// against discovered NICs still applies, as upstream.
     public var devMode: Bool
     public var nodes: [Node]
-    public var nodeStates: [SriovNetworkNodeState]
+    public var nodeStates: [SriovNetworkNodeState] {
+        didSet { self.nodeStateIndex = Self.index(self.nodeStates) }
+    }
+    /// Positions in ``nodeStates`` by name: the dynamic checks look up the NodeState of every selected node.
+    private(set) var nodeStateIndex: [String: [Int]]
     /// Every existing policy, for the cross-policy checks. Only those in ``operatorNamespace`` are
     /// compared against, as upstream lists policies in that namespace only.
     public var policies: [SriovNetworkNodePolicy]
@@ -47,6 +51,7 @@ public struct AdmissionValidator: Sendable {
         self.devMode = devMode
         self.nodes = nodes
         self.nodeStates = nodeStates
+        self.nodeStateIndex = Self.index(nodeStates)
         self.policies = policies
         self.operatorConfig = operatorConfig
     }
@@ -78,6 +83,15 @@ public struct AdmissionValidator: Sendable {
     }
 }
 
+extension AdmissionValidator {
+    static func index(_ states: [SriovNetworkNodeState]) -> [String: [Int]] {
+        var index: [String: [Int]] = [:]
+        index.reserveCapacity(states.count)
+        for (i, state) in states.enumerated() { index[state.metadata.name, default: []].append(i) }
+        return index
+    }
+}
+
 // MARK: - Whole snapshot
 
 extension AdmissionValidator {
@@ -98,9 +112,20 @@ extension AdmissionValidator {
             snapshot: snapshot
         )
         var findings: [Finding] = []
+        var conflicts: [Finding] = []
+        var seenPairs = Set<ConflictPair>()
         for policy in validator.policies {
-            findings += validator.validate(policy: policy)
+            for finding in validator.validate(policy: policy) {
+                guard !finding.conflictsWith.isEmpty else {
+                    findings.append(finding)
+                    continue
+                }
+                // Both policies of a conflicting pair report it; keep it once (from the first one checked).
+                let pair = ConflictPair(finding.name, finding.conflictsWith, field: finding.field)
+                if seenPairs.insert(pair).inserted { conflicts.append(finding) }
+            }
         }
+        findings += Self.summarised(conflicts)
         for config in snapshot.operatorConfigs {
             var asUpdate = validator
             asUpdate.operatorConfig = config
@@ -120,6 +145,35 @@ extension AdmissionValidator {
             findings += validator.validate(network: network)
         }
         return findings
+    }
+
+    /// At most this many policy-conflict findings are listed one by one; the rest are summarised.
+    public static let conflictFindingLimit = 20
+
+    /// The first ``conflictFindingLimit`` conflicts, then one finding that counts the rest and names the
+    /// policies involved (at most ten), so that 300 policies overlapping on one PF give 21 lines, not 89,700.
+    static func summarised(_ conflicts: [Finding]) -> [Finding] {
+        guard conflicts.count > Self.conflictFindingLimit else { return conflicts }
+        var out = Array(conflicts.prefix(Self.conflictFindingLimit))
+        let rest = conflicts.dropFirst(Self.conflictFindingLimit)
+        var involved: [String] = []
+        var seen = Set<String>()
+        for finding in rest {
+            for name in [finding.name, finding.conflictsWith] where seen.insert(name).inserted { involved.append(name) }
+        }
+        let shown = involved.prefix(10).joined(separator: ", ")
+        let more = involved.count > 10 ? " and \(involved.count - 10) more" : ""
+        out.append(
+            Finding(
+                severity: .error,
+                kind: SriovNetworkNodePolicy.kind,
+                namespace: rest.first?.namespace ?? "",
+                name: rest.first?.name ?? "",
+                message: "\(rest.count) more conflicting policy pairs not listed, among \(involved.count) policies: "
+                    + shown + more
+            )
+        )
+        return out
     }
 
     /// One error per node that more than one pool selects. Pools outside the operator namespace, and pools
@@ -148,6 +202,18 @@ extension AdmissionValidator {
             )
         }
         return findings
+    }
+}
+
+/// An unordered pair of policies and the field they conflict on.
+struct ConflictPair: Hashable {
+    var first: String
+    var second: String
+    var field: String
+
+    init(_ a: String, _ b: String, field: String) {
+        (self.first, self.second) = a < b ? (a, b) : (b, a)
+        self.field = field
     }
 }
 
@@ -219,16 +285,35 @@ extension AdmissionValidator {
     /// NetworkAttachmentDefinition. Upstream: pkg/webhook/validate.go validateSriovNetwork (and siblings).
     public func validate(network: SriovNetwork) -> [Finding] {
         self.networkNamespaceFindings(kind: SriovNetwork.kind, network.metadata, network.spec.networkNamespace)
+            + Self.resourceNameFindings(kind: SriovNetwork.kind, network.metadata, network.spec.resourceName)
     }
 
     /// As ``validate(network:)-(SriovNetwork)`` for a SriovIBNetwork.
     public func validate(network: SriovIBNetwork) -> [Finding] {
         self.networkNamespaceFindings(kind: SriovIBNetwork.kind, network.metadata, network.spec.networkNamespace)
+            + Self.resourceNameFindings(kind: SriovIBNetwork.kind, network.metadata, network.spec.resourceName)
     }
 
     /// As ``validate(network:)-(SriovNetwork)`` for an OVSNetwork.
     public func validate(network: OVSNetwork) -> [Finding] {
         self.networkNamespaceFindings(kind: OVSNetwork.kind, network.metadata, network.spec.networkNamespace)
+            + Self.resourceNameFindings(kind: OVSNetwork.kind, network.metadata, network.spec.resourceName)
+    }
+
+    /// `resourceName: ""` is refused (upstream would render a NAD for the resource `<prefix>/`); see
+    /// ``NetworkRenderer/emptyResourceNameMessage``.
+    static func resourceNameFindings(kind: String, _ metadata: ObjectMeta, _ resourceName: String) -> [Finding] {
+        guard resourceName.isEmpty else { return [] }
+        return [
+            Finding(
+                severity: .error,
+                kind: kind,
+                namespace: metadata.namespace,
+                name: metadata.name,
+                field: "spec.resourceName",
+                message: NetworkRenderer.emptyResourceNameMessage
+            )
+        ]
     }
 
     private func networkNamespaceFindings(kind: String, _ metadata: ObjectMeta, _ networkNamespace: String) -> [Finding]

@@ -29,6 +29,8 @@ public struct Finding: Sendable, Hashable, CustomStringConvertible {
     public var field: String
     /// The message, worded exactly as upstream's webhook words it.
     public var message: String
+    /// For a conflict between two policies, the name of the other policy; empty otherwise.
+    public var conflictsWith: String = ""
 
     public init(
         severity: Severity,
