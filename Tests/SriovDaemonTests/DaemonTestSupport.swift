@@ -30,7 +30,13 @@ struct TestCluster {
         case .real:
             let server = try RealAPIServer.start()
             let client = try KubeClient(config: try KubeConfig.load(path: server.kubeconfigPath))
-            try await ClusterSeeder(client: client).installCRDs(CustomResourceDefinitions.all)
+            do {
+                try await ClusterSeeder(client: client).installCRDs(CustomResourceDefinitions.all)
+            } catch {
+                try? await client.shutdown()
+                server.stop()
+                throw error
+            }
             return TestCluster(client: client, fake: nil) {
                 try? await client.shutdown()
                 server.stop()
@@ -139,7 +145,12 @@ final class TestDeployment: Sendable {
             SriovOperatorConfig(metadata: ObjectMeta(name: SriovOperatorConfig.defaultName, namespace: namespace))
         ]
         snapshot.poolConfigs = pools
-        try await ClusterSeeder(client: cluster.client).seed(snapshot)
+        do {
+            try await ClusterSeeder(client: cluster.client).seed(snapshot)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
         let deployment = TestDeployment(cluster: cluster)
         let op = SriovOperator(
             client: cluster.client,
