@@ -1,7 +1,7 @@
 public import Logging
 import SriovAPI
-import SriovRender
 import SriovHost
+import SriovRender
 
 /// `sriov service --phase pre|post`: systemd configuration mode at boot (reference §4.6).
 ///

@@ -135,7 +135,8 @@ struct DaemonClusterTests {
             b.remove()
         }
         var pool = SriovNetworkPoolConfig(metadata: ObjectMeta(name: "workers", namespace: namespace))
-        pool.spec.nodeSelector = LabelSelector(matchLabels: ["node-role.kubernetes.io/worker": ""])
+        // (A non-empty label value: the test kube-apiserver build rejects "" inside a custom resource map.)
+        pool.spec.nodeSelector = LabelSelector(matchLabels: ["kubernetes.io/os": "linux"])
         pool.spec.maxUnavailable = .int(1)
         let deployment = try await TestDeployment.start(backend, nodes: [a, b], pools: [pool])
         defer { Task { await deployment.stop() } }

@@ -31,7 +31,7 @@ struct TestCluster {
             let server = try RealAPIServer.start()
             let client = try KubeClient(config: try KubeConfig.load(path: server.kubeconfigPath))
             do {
-                try await ClusterSeeder(client: client).installCRDs(CustomResourceDefinitions.all)
+                try await ClusterSeeder(client: client).installCRDs(CustomResourceDefinitions.all + [Self.nadCRD])
             } catch {
                 try? await client.shutdown()
                 server.stop()
@@ -43,6 +43,27 @@ struct TestCluster {
             }
         }
     }
+}
+
+extension TestCluster {
+    /// Multus's NetworkAttachmentDefinition CRD: the operator stays unready on a real server without it.
+    static let nadCRD: JSONValue = [
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": ["name": "network-attachment-definitions.k8s.cni.cncf.io"],
+        "spec": [
+            "group": "k8s.cni.cncf.io", "scope": "Namespaced",
+            "names": [
+                "plural": "network-attachment-definitions", "singular": "network-attachment-definition",
+                "kind": "NetworkAttachmentDefinition", "shortNames": ["net-attach-def"],
+            ],
+            "versions": [
+                [
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]],
+                ]
+            ],
+        ],
+    ]
 }
 
 enum Backend: Sendable, CustomTestStringConvertible {

@@ -48,6 +48,10 @@ extension SimulatedSysFS {
         } else if remaining > 1 {
             try self.files.createFile(file, "\(code) \(remaining - 1) \(fields.count > 2 ? fields[2] : "")\n")
         }
-        throw HostError.system("write \(value.trimmingWhitespace.debugDescription) failed (injected fault)", path: path, errno: code)
+        throw HostError.system(
+            "write \(value.trimmingWhitespace.debugDescription) failed (injected fault)",
+            path: path,
+            errno: code
+        )
     }
 }
