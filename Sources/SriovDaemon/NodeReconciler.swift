@@ -54,6 +54,8 @@ public actor NodeReconciler {
             return next
         } catch is CancellationError {
             return .zero
+        } catch  where Task.isCancelled {
+            return .zero  // an API call cut short by shutdown: not a failure
         } catch {
             self.failures += 1
             let delay = Backoff.delay(
