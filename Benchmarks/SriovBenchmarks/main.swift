@@ -122,6 +122,14 @@ do {
     print("host benchmark failed: \(error)")
 }
 
+// MARK: - Config daemon on the simulated host
+
+do {
+    try await DaemonBenchmark.run(profile: hostProfile, spec: hostSpec)
+} catch {
+    print("daemon benchmark failed: \(error)")
+}
+
 // MARK: - Operator against the fake API server
 
 do {

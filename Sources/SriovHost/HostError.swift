@@ -20,6 +20,8 @@ public struct HostError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let netlink = Code(name: "netlink")
         public static let metadata = Code(name: "metadata")
         public static let permission = Code(name: "permission")
+        /// The work was stopped on request (shutdown) before it finished.
+        public static let interrupted = Code(name: "interrupted")
         public static func custom(_ name: String) -> Code { Code(name: name) }
         public var description: String { self.name }
     }

@@ -12,10 +12,15 @@ extension HostConfigurator {
     /// On a failure while configuring a PF, the PF is reset to 0 VFs (best effort, as upstream does) so the
     /// node is left in a known state, and the error names the step, path and errno.
     /// - Returns: the plan that was carried out.
+    ///
+    /// `shouldStop` is asked before each step; when it answers true the apply stops there with an
+    /// ``HostError/Code/interrupted`` error and touches nothing more (no reset), as a process stopped between
+    /// two writes would: the daemon passes its cancellation, and a later apply converges from that state.
     @discardableResult
     public func apply(
         spec: SriovNetworkNodeState.Spec,
-        onStep: (HostStep) -> Void = { _ in }
+        onStep: (HostStep) -> Void = { _ in },
+        shouldStop: () -> Bool = { false }
     ) throws(HostError) -> Plan {
         let status = try self.discover()
         let plan = try self.plan(spec: spec, status: status)
@@ -32,6 +37,9 @@ extension HostConfigurator {
             _ = try self.checkpoint.saveIfAbsent(status)
         }
         for step in plan.steps {
+            if shouldStop() {
+                throw HostError(code: .interrupted, message: "stopped before this step", step: step.description)
+            }
             onStep(step)
             var logger = self.logger
             logger[metadataKey: "sriov.step"] = "\(step)"

@@ -123,7 +123,7 @@ public struct HostDiscovery: Sendable {
         iface.vendor = vendor
         iface.deviceID = device
         iface.driver = (try? self.sysfs.linkBasename(dir + "/driver")) ?? ""
-        if let link = try? self.links.state(of: netdev) {
+        if let link = (try? self.links.state(of: netdev)) ?? self.sysfsLinkState(netdev, device: address) {
             iface.mtu = link.mtu
             iface.mac = link.mac
             iface.linkType = link.linkType
@@ -178,7 +178,7 @@ public struct HostDiscovery: Sendable {
             vf.driver = driver
             if let name = ((try? self.sysfs.list(dir + "/net")) ?? []).first, let netdev = try? InterfaceName(name) {
                 vf.name = name
-                if let link = try? self.links.state(of: netdev) {
+                if let link = (try? self.links.state(of: netdev)) ?? self.sysfsLinkState(netdev, device: address) {
                     vf.mtu = link.mtu
                     vf.mac = link.mac
                 }
@@ -193,6 +193,28 @@ public struct HostDiscovery: Sendable {
             vfs.append(vf)
         }
         return vfs
+    }
+
+    /// A link's state from sysfs, for links rtnetlink does not know: a host root seen from another network
+    /// namespace (a sysfs copy, a container without host networking). `/sys/class/net/<if>/{mtu,address}`,
+    /// falling back to the device's own `net/<if>` directory when the class link is missing from a copy;
+    /// admin state from `flags` (IFF_UP) or else `operstate`; `type` 32 is InfiniBand. nil without an MTU.
+    func sysfsLinkState(_ netdev: InterfaceName, device: PCIAddress) -> LinkState? {
+        for base in [netdev.sysfsPath, device.sysfsPath + "/net/\(netdev.rawValue)"] {
+            guard let mtu = self.sysfs.readIfPresent(base + "/mtu").flatMap({ Int($0.trimmingWhitespace) }) else {
+                continue
+            }
+            let mac = self.sysfs.readIfPresent(base + "/address")?.trimmingWhitespace ?? ""
+            var isUp = self.sysfs.readIfPresent(base + "/operstate")?.trimmingWhitespace == "up"
+            if let flags = self.sysfs.readIfPresent(base + "/flags")?.trimmingWhitespace,
+                let value = Int(flags.hasPrefix("0x") ? String(flags.dropFirst(2)) : flags, radix: 16)
+            {
+                isUp = value & 0x1 != 0
+            }
+            let type = self.sysfs.readIfPresent(base + "/type")?.trimmingWhitespace
+            return LinkState(mtu: mtu, mac: mac, isUp: isUp, linkType: type == "32" ? "IB" : "ETH")
+        }
+        return nil
     }
 
     /// The VFs' drivers; a freshly created VF may not be bound yet, so unbound ones are re-read, all

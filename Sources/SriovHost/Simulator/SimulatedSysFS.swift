@@ -44,6 +44,7 @@ public struct SimulatedSysFS: SysFS {
         guard self.files.exists(path) else {
             throw HostError.system("cannot open for writing", path: path, errno: ENOENT)
         }
+        try self.checkFault(path, value: value)
         let parts = path.split(separator: "/").map(String.init)
         let text = value.trimmingWhitespace
         switch (parts.count, parts.last) {
