@@ -58,7 +58,8 @@ public final class HTTPKubeTransport: KubeTransport {
         return try await Deadline.run(timeout, verb: request.verb, resource: request.resource) {
             let response: HTTPClientResponse
             do {
-                response = try await client.execute(http, timeout: .nanoseconds(timeout.nanoseconds))
+                // AsyncHTTPClient's own timeout (head only) is a backstop behind ours.
+                response = try await client.execute(http, timeout: .nanoseconds((timeout + .seconds(5)).nanoseconds))
             } catch {
                 throw KubeError(
                     status: 0,
@@ -99,7 +100,7 @@ public final class HTTPKubeTransport: KubeTransport {
         let client = self.client
         let response = try await Deadline.run(headTimeout, verb: request.verb, resource: request.resource) {
             do {
-                return try await client.execute(http, timeout: .nanoseconds(headTimeout.nanoseconds))
+                return try await client.execute(http, timeout: .nanoseconds((headTimeout + .seconds(5)).nanoseconds))
             } catch {
                 throw KubeError(
                     status: 0,
@@ -189,6 +190,8 @@ enum LineSplitter {
             group.addTask {
                 var splitter = Splitter(maxLineBytes: maxLineBytes, verb: verb, resource: resource)
                 for try await chunk in body {
+                    // Stop at cancellation even when the server keeps sending (bookmarks).
+                    try Task.checkCancellation()
                     progress.touch()
                     for line in try splitter.feed(chunk.readableBytesView) {
                         progress.busy(true)

@@ -37,7 +37,11 @@ public struct KubeError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let code =
-            self.status == 0 ? "transport error" : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
+            self.isDecodeFailure
+            ? "decode error"
+            : self.status == 0
+                ? (self.reason == "Timeout" ? "timeout" : "transport error")
+                : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
         return "\(self.verb) \(self.resource): \(code): \(self.message)"
     }
 

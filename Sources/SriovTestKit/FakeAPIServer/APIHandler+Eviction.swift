@@ -77,9 +77,10 @@ extension APIHandler {
                     top["status"] = .object(status)
                     updated = .object(top)
                 }
+                let apiVersion = budget["apiVersion"]?.stringValue ?? "policy/v1"
                 guard
                     let budgetPath = ResourcePath(
-                        "/apis/policy/v1/namespaces/\(namespace)/poddisruptionbudgets/"
+                        "/apis/\(apiVersion)/namespaces/\(namespace)/poddisruptionbudgets/"
                             + "\(StoreState.metaString(budget, "name"))/status"
                     )
                 else { continue }
