@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real kube-apiserver (v1.20.2) with etcd on loopback, for the integration tests.
 #
-#   scripts/kube-apiserver.sh build       build (once) and cache bin/kube-apiserver; installs what it needs with apt
-#   scripts/kube-apiserver.sh start DIR   start etcd + kube-apiserver with data, certs and logs in DIR; prints DIR/kubeconfig
+#   scripts/kube-apiserver.sh build       build (once) and cache bin/kube-apiserver and bin/kube-controller-manager
+#                                         (each binary only if missing); installs what it needs with apt
+#   scripts/kube-apiserver.sh start DIR   start etcd + kube-apiserver (+ kube-controller-manager's disruption
+#                                         controller, when built) with data, certs, logs in DIR; prints DIR/kubeconfig
 #   scripts/kube-apiserver.sh stop DIR    stop what `start DIR` started
 #   scripts/kube-apiserver.sh status      say whether the cached binary (and etcd) are there; exit 1 if not
 #
@@ -13,6 +15,9 @@
 #   SRIOV_KUBE_CACHE               cache directory (default /var/cache/sriov-operator/kube); the binary is CACHE/bin
 #   SRIOV_KUBE_KEEP_WORK=1         build: keep the unpacked tree and Go build cache (for debugging the build)
 #   SRIOV_KUBE_APISERVER_ARGS      start: extra kube-apiserver flags, split on whitespace
+#   SRIOV_KUBE_CONTROLLERS         start: kube-controller-manager --controllers (default "disruption": PDB status);
+#                                  "none" starts no controller-manager
+#   SRIOV_KUBE_SKIP_CONTROLLER_MANAGER=1  build: build only the API server (as before the controller-manager)
 #   SRIOV_KUBE_OWNER_PID           start: stop everything (and remove DIR if SRIOV_KUBE_REMOVE_DIR=1) once that
 #                                  process has exited, so a test process that dies or never calls stop leaks nothing
 set -Eeuo pipefail
@@ -25,6 +30,7 @@ trap on_error ERR
 CACHE="${SRIOV_KUBE_CACHE:-/var/cache/sriov-operator/kube}"
 BIN_DIR="$CACHE/bin"
 APISERVER="$BIN_DIR/kube-apiserver"
+CONTROLLER_MANAGER="$BIN_DIR/kube-controller-manager"
 GOROOT_119=/usr/lib/go-1.19
 BUILD_PACKAGES=(golang-1.19-go dpkg-dev python3 ca-certificates)
 RUN_PACKAGES=(etcd-server openssl curl python3)
@@ -95,12 +101,15 @@ ensure_deb_src() {
 # build
 
 binary_works() { [ -x "$APISERVER" ] && "$APISERVER" --version >/dev/null 2>&1; }
+controller_manager_works() { [ -x "$CONTROLLER_MANAGER" ] && "$CONTROLLER_MANAGER" --version >/dev/null 2>&1; }
+want_controller_manager() { [ "${SRIOV_KUBE_SKIP_CONTROLLER_MANAGER:-0}" != 1 ]; }
 
 cmd_build() {
     local t0=$SECONDS
-    if binary_works; then
+    if binary_works && { controller_manager_works || ! want_controller_manager; }; then
         ensure_packages "${RUN_PACKAGES[@]}"
         log "cached: $("$APISERVER" --version) at $APISERVER (nothing to build)"
+        if controller_manager_works; then log "cached: kube-controller-manager at $CONTROLLER_MANAGER"; fi
         return 0
     fi
     [ "$(id -u)" = 0 ] || die "build needs root (apt-get)"
@@ -158,16 +167,28 @@ cmd_build() {
     generate_openapi "$go" "$tree" "$work"
     log "openapi generated at $((SECONDS - t0)) s"
 
-    log "step 5/6: go build ./cmd/kube-apiserver ($version, -tags providerless -trimpath)"
     local ldflags="" pkg
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
         ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
         ldflags+=" -X $pkg.gitTreeState=archive"
     done
-    (cd "$tree" && "$go" build -tags providerless -trimpath -ldflags "-s -w$ldflags" \
-        -o "$BIN_DIR/kube-apiserver.tmp" ./cmd/kube-apiserver)
-    mv "$BIN_DIR/kube-apiserver.tmp" "$APISERVER"
-    log "built $("$APISERVER" --version), $(du -h "$APISERVER" | cut -f1), at $((SECONDS - t0)) s"
+    # Each binary only if missing, so a machine that cached the API server before adds the controller-manager.
+    if binary_works; then
+        log "step 5/6: kube-apiserver cached, not rebuilt"
+    else
+        log "step 5/6: go build ./cmd/kube-apiserver ($version, -tags providerless -trimpath)"
+        (cd "$tree" && "$go" build -tags providerless -trimpath -ldflags "-s -w$ldflags" \
+            -o "$BIN_DIR/kube-apiserver.tmp" ./cmd/kube-apiserver)
+        mv "$BIN_DIR/kube-apiserver.tmp" "$APISERVER"
+        log "built $("$APISERVER" --version), $(du -h "$APISERVER" | cut -f1), at $((SECONDS - t0)) s"
+    fi
+    if want_controller_manager && ! controller_manager_works; then
+        log "step 5b/6: go build ./cmd/kube-controller-manager ($version, -tags providerless -trimpath)"
+        (cd "$tree" && "$go" build -tags providerless -trimpath -ldflags "-s -w$ldflags" \
+            -o "$BIN_DIR/kube-controller-manager.tmp" ./cmd/kube-controller-manager)
+        mv "$BIN_DIR/kube-controller-manager.tmp" "$CONTROLLER_MANAGER"
+        log "built kube-controller-manager, $(du -h "$CONTROLLER_MANAGER" | cut -f1), at $((SECONDS - t0)) s"
+    fi
 
     log "step 6/6: clean up the source tree and Go caches"
     if [ "${SRIOV_KUBE_KEEP_WORK:-0}" = 1 ]; then
@@ -470,6 +491,7 @@ cmd_stop() {
     # clean up and inherits its starter's signal mask: started from a Swift test process (Foundation's Process keeps
     # the mask), SIGTERM is blocked. The Go servers unblock the signals they handle, so SIGTERM reaches them.
     if [ "${SRIOV_KUBE_IN_WATCHDOG:-0}" != 1 ]; then stop_pid "$dir/watchdog.pid" "kube-apiserver.sh" KILL; fi
+    stop_pid "$dir/kube-controller-manager.pid" "$CONTROLLER_MANAGER"
     stop_pid "$dir/kube-apiserver.pid" "$APISERVER"
     stop_pid "$dir/etcd.pid" etcd
 }
@@ -564,6 +586,19 @@ cmd_start() {
     fi
 
     write_kubeconfig "$dir" "$url"
+
+    # The controllers a test needs from kube-controller-manager (default: the disruption controller, which writes
+    # PodDisruptionBudget status), when the binary is built. No leader election, no serving port.
+    local controllers="${SRIOV_KUBE_CONTROLLERS:-disruption}"
+    if [ "$controllers" != none ] && controller_manager_works; then
+        (close_inherited_fds && exec setsid "$CONTROLLER_MANAGER" \
+            --kubeconfig="$dir/kubeconfig" --controllers="$controllers" --leader-elect=false \
+            --port=0 --secure-port=0 --use-service-account-credentials=false \
+            --service-account-private-key-file="$p/sa.key" --root-ca-file="$p/ca.crt" \
+            --profiling=false --logtostderr=true --v=1) \
+            </dev/null >"$dir/kube-controller-manager.log" 2>&1 &
+        echo $! >"$dir/kube-controller-manager.pid"
+    fi
     {
         echo "KUBE_URL=$(shq "$url")"
         echo "KUBECONFIG=$(shq "$dir/kubeconfig")"
@@ -572,6 +607,9 @@ cmd_start() {
         echo "ETCD_URL=$(shq "$etcd_url")"
         echo "KUBE_APISERVER_PID=$(cat "$dir/kube-apiserver.pid")"
         echo "ETCD_PID=$(cat "$dir/etcd.pid")"
+        if [ -f "$dir/kube-controller-manager.pid" ]; then
+            echo "KUBE_CONTROLLER_MANAGER_PID=$(cat "$dir/kube-controller-manager.pid")"
+        fi
     } >"$dir/env"
 
     if [ -n "${SRIOV_KUBE_OWNER_PID:-}" ]; then
@@ -590,6 +628,11 @@ cmd_status() {
     else
         echo "kube-apiserver: not built (run: $0 build)"
         ok=1
+    fi
+    if controller_manager_works; then
+        echo "kube-controller-manager: $CONTROLLER_MANAGER"
+    else
+        echo "kube-controller-manager: not built (run: $0 build; optional, for PodDisruptionBudget status)"
     fi
     if command -v etcd >/dev/null; then
         echo "etcd: $(command -v etcd)"

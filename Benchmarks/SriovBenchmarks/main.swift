@@ -14,6 +14,13 @@ let nodeCount = arguments.first ?? 5000
 let policyCount = arguments.dropFirst().first ?? 50
 let repetitions = 7
 
+// `--operator`: only the operator section (1,000 / 2,000 / 5,000 nodes, or the node counts given), rate limiter
+// off and at its defaults.
+if CommandLine.arguments.contains("--operator") {
+    await OperatorBenchmark.matrix(nodeCounts: arguments.isEmpty ? [1000, 2000, 5000] : arguments, policies: 50)
+    exit(0)
+}
+
 func measure(_ label: String, _ body: () -> Void) -> Double {
     var samples: [Double] = []
     for _ in 0..<repetitions {

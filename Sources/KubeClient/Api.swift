@@ -1,13 +1,42 @@
 public import KubeCore
 
-/// The client: a transport and the JSON plumbing. Cheap to copy; share one per process.
+/// The client: a transport, a token-bucket rate limiter, the retry policy for `Retry-After` answers, and
+/// the request metrics. Cheap to copy; share one per process.
 public struct KubeClient: Sendable {
     public let transport: any KubeTransport
+    /// nil: no client-side limit.
+    public let rateLimiter: TokenBucket?
+    public let retry: RetryPolicy
+    public let metrics: Metrics
+    /// Deadline of one request, head and body.
+    public var requestTimeout: Duration = .seconds(60)
 
-    public init(transport: any KubeTransport) { self.transport = transport }
+    public init(
+        transport: any KubeTransport,
+        rateLimiter: TokenBucket? = nil,
+        retry: RetryPolicy = RetryPolicy(),
+        metrics: Metrics = Metrics()
+    ) {
+        self.transport = transport
+        self.rateLimiter = rateLimiter.flatMap { $0.isEnabled ? $0 : nil }
+        self.retry = retry
+        self.metrics = metrics
+    }
 
     /// A client for `config` over HTTPS.
-    public init(config: KubeConfig) throws { self.transport = try HTTPKubeTransport(config: config) }
+    public init(
+        config: KubeConfig,
+        rateLimiter: TokenBucket? = nil,
+        retry: RetryPolicy = RetryPolicy(),
+        metrics: Metrics = Metrics()
+    ) throws {
+        self.init(
+            transport: try HTTPKubeTransport(config: config),
+            rateLimiter: rateLimiter,
+            retry: retry,
+            metrics: metrics
+        )
+    }
 
     /// A typed handle for one kind, in one namespace (namespaced kinds) or cluster-wide.
     public func api<R: Resource>(_ type: R.Type, namespace: String? = nil) -> Api<R> {
@@ -15,9 +44,41 @@ public struct KubeClient: Sendable {
     }
 
     /// Sends a request and returns the body of a 2xx answer; other statuses throw ``KubeError``.
+    ///
+    /// Each attempt first takes a token from the rate limiter. A 429 or 5xx with `Retry-After` is retried
+    /// after that many seconds (``RetryPolicy``); other failures are returned at once.
     public func perform(_ request: KubeRequest) async throws -> [UInt8] {
-        let response = try await self.transport.send(request)
-        guard (200..<300).contains(response.status) else {
+        var attempt = 0
+        while true {
+            if let limiter = self.rateLimiter {
+                let wait = limiter.reserve()
+                if wait > .zero {
+                    self.metrics.increment(
+                        "kube_client_rate_limited_requests_total",
+                        help: "Requests that waited for the client-side rate limiter"
+                    )
+                    try await Task.sleep(for: wait)
+                }
+            }
+            let response: KubeResponse
+            do {
+                response = try await self.transport.send(request, timeout: self.requestTimeout)
+            } catch let error as KubeError {
+                self.countRequest(request, code: "error")
+                throw error
+            }
+            self.countRequest(request, code: String(response.status))
+            if (200..<300).contains(response.status) { return response.body }
+            if let wait = self.retry.wait(status: response.status, retryAfter: response.retryAfter, attempt: attempt) {
+                attempt += 1
+                self.metrics.increment(
+                    "kube_client_retries_total",
+                    help: "Requests retried after a Retry-After answer",
+                    labels: [("code", String(response.status))]
+                )
+                try await self.retry.sleep(wait)
+                continue
+            }
             throw KubeError.from(
                 status: response.status,
                 body: response.body,
@@ -26,7 +87,14 @@ public struct KubeClient: Sendable {
                 retryAfter: response.retryAfter
             )
         }
-        return response.body
+    }
+
+    func countRequest(_ request: KubeRequest, code: String) {
+        self.metrics.increment(
+            "kube_client_requests_total",
+            help: "API requests by method and response code",
+            labels: [("method", request.method), ("code", code)]
+        )
     }
 
     public func shutdown() async throws { try await self.transport.shutdown() }
@@ -36,6 +104,8 @@ public struct KubeClient: Sendable {
 public struct ObjectList<R: Resource>: Sendable {
     public var items: [R]
     public var resourceVersion: String
+    /// Items that did not decode (left out of `items`, so one bad object does not block the kind).
+    public var skipped: [KubeError] = []
 }
 
 /// One watch event.
@@ -45,10 +115,13 @@ public enum WatchEvent<R: Resource>: Sendable {
     case deleted(R)
     /// Progress marker: the server has sent everything up to this resourceVersion.
     case bookmark(resourceVersion: String)
+    /// An object that did not decode as `R`: skipped, with where it was and why (the version still advances).
+    case undecodable(resourceVersion: String, error: KubeError)
 }
 
 /// Typed operations on one kind: get, list (paginated), create, update, status update, merge/JSON patch,
-/// server-side apply, delete with preconditions, and watch.
+/// delete with preconditions, and watch. (No server-side apply: the operator writes with create, update
+/// and patches guarded by resourceVersion, so it never owns fields through managedFields.)
 ///
 /// Errors are ``KubeError`` (with `isNotFound`, `isConflict`, `isGone`, …); objects from the server are
 /// decoded leniently (fields this version does not know are ignored).
@@ -116,6 +189,7 @@ public struct Api<R: Resource>: Sendable {
         pageSize: Int = 500
     ) async throws -> ObjectList<R> {
         var items: [R] = []
+        var skipped: [KubeError] = []
         var continueToken: String?
         var resourceVersion = ""
         let resource = self.describe(nil)
@@ -144,19 +218,23 @@ public struct Api<R: Resource>: Sendable {
                 do {
                     items.append(try ValueDecoder(rejectsUnknownFields: false).decode(R.self, from: object))
                 } catch {
-                    throw KubeError(
-                        status: 0,
-                        reason: "Decode",
-                        message: "items[\(index)]: \(error)",
-                        verb: "list",
-                        resource: resource
+                    let name = item["metadata"]?["name"]?.stringValue ?? "?"
+                    let namespace = item["metadata"]?["namespace"]?.stringValue ?? ""
+                    skipped.append(
+                        KubeError(
+                            status: 0,
+                            reason: "Decode",
+                            message: "items[\(index)] (\(namespace.isEmpty ? "" : namespace + "/")\(name)): \(error)",
+                            verb: "list",
+                            resource: resource
+                        )
                     )
                 }
             }
             resourceVersion = value["metadata"]?["resourceVersion"]?.stringValue ?? ""
             continueToken = value["metadata"]?["continue"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         } while continueToken != nil
-        return ObjectList(items: items, resourceVersion: resourceVersion)
+        return ObjectList(items: items, resourceVersion: resourceVersion, skipped: skipped)
     }
 
     public func create(_ object: R) async throws -> R {
@@ -219,26 +297,6 @@ public struct Api<R: Resource>: Sendable {
         )
     }
 
-    /// Server-side apply of `object` as `fieldManager`.
-    public func apply(_ object: R, fieldManager: String, force: Bool = true) async throws -> R {
-        let namespace = object.metadata.namespace.isEmpty ? nil : object.metadata.namespace
-        let resource = self.describe(object.metadata.name, namespace: namespace)
-        var query: [(name: String, value: String)] = [("fieldManager", fieldManager)]
-        if force { query.append(("force", "true")) }
-        let body = try await self.client.perform(
-            KubeRequest(
-                method: "PATCH",
-                path: self.path(object.metadata.name, namespace: namespace),
-                query: query,
-                body: try Self.encode(object),
-                contentType: "application/apply-patch+yaml",
-                verb: "apply",
-                resource: resource
-            )
-        )
-        return try Self.decode(body, verb: "apply", resource: resource)
-    }
-
     func patch(_ name: String, body: String, type: String, subresource: String?) async throws -> R {
         let resource = self.describe(name)
         let response = try await self.client.perform(
@@ -277,39 +335,36 @@ public struct Api<R: Resource>: Sendable {
         )
     }
 
-    /// Watches from `resourceVersion`. The stream ends when the server closes it (its `timeoutSeconds`);
-    /// an `ERROR` event becomes a thrown ``KubeError`` (410 Gone when the version is too old).
+    /// Watches from `resourceVersion`, handing each event to `onEvent` before reading the next (back
+    /// pressure: a slow consumer slows the stream; nothing is buffered beyond one line). Returns when the
+    /// server closes the stream (its `timeoutSeconds`); an `ERROR` event throws ``KubeError`` (410 Gone when
+    /// the version is too old); an object that does not decode is handed over as
+    /// ``WatchEvent/undecodable(resourceVersion:error:)`` and the watch goes on.
     public func watch(
         resourceVersion: String,
         labelSelector: String? = nil,
+        fieldSelector: String? = nil,
         timeoutSeconds: Int = 300,
-        idleTimeout: Duration = .seconds(360)
-    ) async throws -> AsyncThrowingStream<WatchEvent<R>, any Error> {
+        idleTimeout: Duration = .seconds(360),
+        maxEventBytes: Int = 16 << 20,
+        onEvent: @escaping @Sendable (WatchEvent<R>) async throws -> Void
+    ) async throws {
         var query: [(name: String, value: String)] = [
             ("watch", "true"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", String(timeoutSeconds)),
         ]
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
         let resource = self.describe(nil)
-        let lines = try await self.client.transport.lines(
+        if let limiter = self.client.rateLimiter { try await limiter.acquire() }
+        try await self.client.transport.stream(
             KubeRequest(method: "GET", path: self.path(), query: query, verb: "watch", resource: resource),
-            idleTimeout: idleTimeout
-        )
-        let (events, continuation) = AsyncThrowingStream<WatchEvent<R>, any Error>.makeStream()
-        // A documented bridge (like the line splitter): decoding runs in its own task, cancelled when the
-        // consumer stops iterating.
-        let task = Task {
-            do {
-                for try await line in lines {
-                    if let event = try Self.decodeWatchLine(line, resource: resource) { continuation.yield(event) }
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
+            headTimeout: .seconds(30),
+            idleTimeout: idleTimeout,
+            maxLineBytes: maxEventBytes
+        ) { line in
+            if let event = try Self.decodeWatchLine(line, resource: resource) { try await onEvent(event) }
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return events
     }
 
     /// One watch line: `{"type":…,"object":…}`; nil for a line without a type.
@@ -344,7 +399,18 @@ public struct Api<R: Resource>: Sendable {
             do {
                 decoded = try ValueDecoder(rejectsUnknownFields: false).decode(R.self, from: object)
             } catch {
-                throw KubeError(status: 0, reason: "Decode", message: "\(error)", verb: "watch", resource: resource)
+                let name = object["metadata"]?["name"]?.stringValue ?? "?"
+                let namespace = object["metadata"]?["namespace"]?.stringValue ?? ""
+                return .undecodable(
+                    resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue ?? "",
+                    error: KubeError(
+                        status: 0,
+                        reason: "Decode",
+                        message: "\(type) \(namespace.isEmpty ? "" : namespace + "/")\(name): \(error)",
+                        verb: "watch",
+                        resource: resource
+                    )
+                )
             }
             switch type {
             case "ADDED": return .added(decoded)

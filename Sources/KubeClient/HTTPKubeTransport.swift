@@ -50,46 +50,86 @@ public final class HTTPKubeTransport: KubeTransport {
         return http
     }
 
-    public func send(_ request: KubeRequest) async throws -> KubeResponse {
-        let response: HTTPClientResponse
-        do {
-            response = try await self.client.execute(self.makeRequest(request), timeout: .seconds(60))
-        } catch {
-            throw KubeError(status: 0, reason: "", message: "\(error)", verb: request.verb, resource: request.resource)
+    public func send(_ request: KubeRequest, timeout: Duration) async throws -> KubeResponse {
+        let http = self.makeRequest(request)
+        let client = self.client
+        // The deadline covers the head *and* the body: a server that sends headers and then stalls fails
+        // the request instead of hanging its caller.
+        return try await Deadline.run(timeout, verb: request.verb, resource: request.resource) {
+            let response: HTTPClientResponse
+            do {
+                // AsyncHTTPClient's own timeout (head only) is a backstop behind ours.
+                response = try await client.execute(http, timeout: .nanoseconds((timeout + .seconds(5)).nanoseconds))
+            } catch {
+                throw KubeError(
+                    status: 0,
+                    reason: "",
+                    message: "\(error)",
+                    verb: request.verb,
+                    resource: request.resource
+                )
+            }
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: 256 << 20)
+            } catch {
+                throw KubeError(
+                    status: 0,
+                    reason: "",
+                    message: "reading the response body: \(error)",
+                    verb: request.verb,
+                    resource: request.resource
+                )
+            }
+            return KubeResponse(
+                status: Int(response.status.code),
+                body: Array(buffer: body),
+                retryAfter: response.headers.first(name: "Retry-After").flatMap { Int($0) }
+            )
         }
-        let body = try await response.body.collect(upTo: 256 << 20)
-        return KubeResponse(
-            status: Int(response.status.code),
-            body: Array(buffer: body),
-            retryAfter: response.headers.first(name: "Retry-After").flatMap(Int.init)
-        )
     }
 
-    public func lines(
+    public func stream(
         _ request: KubeRequest,
-        idleTimeout: Duration
-    ) async throws -> AsyncThrowingStream<[UInt8], any Error> {
-        let response: HTTPClientResponse
-        do {
-            response = try await self.client.execute(self.makeRequest(request), timeout: .seconds(30))
-        } catch {
-            throw KubeError(status: 0, reason: "", message: "\(error)", verb: request.verb, resource: request.resource)
+        headTimeout: Duration,
+        idleTimeout: Duration,
+        maxLineBytes: Int,
+        onLine: @escaping @Sendable ([UInt8]) async throws -> Void
+    ) async throws {
+        let http = self.makeRequest(request)
+        let client = self.client
+        let response = try await Deadline.run(headTimeout, verb: request.verb, resource: request.resource) {
+            do {
+                return try await client.execute(http, timeout: .nanoseconds((headTimeout + .seconds(5)).nanoseconds))
+            } catch {
+                throw KubeError(
+                    status: 0,
+                    reason: "",
+                    message: "\(error)",
+                    verb: request.verb,
+                    resource: request.resource
+                )
+            }
         }
         guard (200..<300).contains(Int(response.status.code)) else {
-            let body = try await response.body.collect(upTo: 1 << 20)
+            let body = try await Deadline.run(headTimeout, verb: request.verb, resource: request.resource) {
+                try await response.body.collect(upTo: 1 << 20)
+            }
             throw KubeError.from(
                 status: Int(response.status.code),
                 body: Array(buffer: body),
                 verb: request.verb,
                 resource: request.resource,
-                retryAfter: nil
+                retryAfter: response.headers.first(name: "Retry-After").flatMap { Int($0) }
             )
         }
-        return LineSplitter.lines(
-            of: response.body,
+        try await LineSplitter.split(
+            response.body,
             idleTimeout: idleTimeout,
+            maxLineBytes: maxLineBytes,
             verb: request.verb,
-            resource: request.resource
+            resource: request.resource,
+            onLine: onLine
         )
     }
 
@@ -98,66 +138,134 @@ public final class HTTPKubeTransport: KubeTransport {
     }
 }
 
+extension Duration {
+    var nanoseconds: Int64 {
+        self.components.seconds * 1_000_000_000 + self.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// Runs an operation with a deadline, in a child task beside a timer (structured: both end with the call).
+enum Deadline {
+    static func run<T: Sendable>(
+        _ timeout: Duration,
+        verb: String,
+        resource: String,
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw KubeError(
+                    status: 0,
+                    reason: "Timeout",
+                    message: "no complete answer within \(timeout)",
+                    verb: verb,
+                    resource: resource
+                )
+            }
+            return value
+        }
+    }
+}
+
 /// Splits a streamed body into lines (a watch event per line); lines cross chunk borders.
 enum LineSplitter {
-    static func lines(
-        of body: HTTPClientResponse.Body,
+    /// Reads `body` in this task and hands each line to `onLine` before reading on (back pressure); a timer
+    /// child task fails the call after `idleTimeout` without bytes, not counting time spent in `onLine`.
+    static func split(
+        _ body: HTTPClientResponse.Body,
         idleTimeout: Duration,
+        maxLineBytes: Int,
         verb: String,
-        resource: String
-    ) -> AsyncThrowingStream<[UInt8], any Error> {
-        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-        // A documented bridge: the body's iteration runs in its own task so the consumer can stop early
-        // (termination cancels it) and an idle timeout can end a silent stream.
-        let task = Task {
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    let progress = ProgressClock()
-                    group.addTask {
-                        var pending: [UInt8] = []
-                        for try await chunk in body {
-                            progress.touch()
-                            for byte in chunk.readableBytesView {
-                                if byte == 0x0A {
-                                    if !pending.isEmpty { continuation.yield(pending) }
-                                    pending.removeAll(keepingCapacity: true)
-                                } else {
-                                    pending.append(byte)
-                                }
-                            }
-                        }
-                        if !pending.isEmpty { continuation.yield(pending) }
+        resource: String,
+        onLine: @escaping @Sendable ([UInt8]) async throws -> Void
+    ) async throws {
+        let progress = ProgressClock()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var splitter = Splitter(maxLineBytes: maxLineBytes, verb: verb, resource: resource)
+                for try await chunk in body {
+                    // Stop at cancellation even when the server keeps sending (bookmarks).
+                    try Task.checkCancellation()
+                    progress.touch()
+                    for line in try splitter.feed(chunk.readableBytesView) {
+                        progress.busy(true)
+                        try await onLine(line)
+                        progress.busy(false)
                     }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: idleTimeout / 4)
-                            if progress.idle(longerThan: idleTimeout) {
-                                throw KubeError(
-                                    status: 0,
-                                    reason: "Timeout",
-                                    message: "no data for \(idleTimeout)",
-                                    verb: verb,
-                                    resource: resource
-                                )
-                            }
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
                 }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
+                if let last = splitter.finish() { try await onLine(last) }
             }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: idleTimeout / 4)
+                    if progress.idle(longerThan: idleTimeout) {
+                        throw KubeError(
+                            status: 0,
+                            reason: "Timeout",
+                            message: "no data for \(idleTimeout)",
+                            verb: verb,
+                            resource: resource
+                        )
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            try await group.next()
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
+    }
+
+    /// The byte-level state: the partial line carried between chunks, bounded by `maxLineBytes`.
+    struct Splitter {
+        var pending: [UInt8] = []
+        let maxLineBytes: Int
+        let verb: String
+        let resource: String
+
+        init(maxLineBytes: Int, verb: String, resource: String) {
+            self.maxLineBytes = maxLineBytes
+            self.verb = verb
+            self.resource = resource
+        }
+
+        mutating func feed<C: Collection<UInt8>>(_ bytes: C) throws -> [[UInt8]] {
+            var lines: [[UInt8]] = []
+            for byte in bytes {
+                if byte == 0x0A {
+                    if !self.pending.isEmpty { lines.append(self.pending) }
+                    self.pending.removeAll(keepingCapacity: true)
+                } else {
+                    self.pending.append(byte)
+                    if self.pending.count > self.maxLineBytes {
+                        throw KubeError(
+                            status: 0,
+                            reason: "Decode",
+                            message: "a watch line exceeds \(self.maxLineBytes) bytes",
+                            verb: self.verb,
+                            resource: self.resource
+                        )
+                    }
+                }
+            }
+            return lines
+        }
+
+        mutating func finish() -> [UInt8]? { self.pending.isEmpty ? nil : self.pending }
     }
 }
 
 /// When bytes last arrived on a stream.
 final class ProgressClock: Sendable {
-    let last = Mutex(ContinuousClock.now)
-    func touch() { self.last.withLock { $0 = .now } }
-    func idle(longerThan duration: Duration) -> Bool { self.last.withLock { ContinuousClock.now - $0 > duration } }
+    let last = Mutex((at: ContinuousClock.now, busy: false))
+    func touch() { self.last.withLock { $0.at = .now } }
+    /// Inside the consumer: not idle however long it takes (the consumer, not the server, is slow).
+    func busy(_ busy: Bool) { self.last.withLock { $0 = (at: .now, busy: busy) } }
+    func idle(longerThan duration: Duration) -> Bool {
+        self.last.withLock { !$0.busy && ContinuousClock.now - $0.at > duration }
+    }
 }

@@ -27,12 +27,21 @@ public struct KubeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isAlreadyExists: Bool { self.status == 409 && self.reason == "AlreadyExists" }
     public var isGone: Bool { self.status == 410 || self.reason == "Expired" || self.reason == "Gone" }
     public var isForbidden: Bool { self.status == 403 }
-    /// Worth retrying with backoff: throttling, server errors and transport failures (status 0).
-    public var isTransient: Bool { self.status == 0 || self.status == 429 || self.status >= 500 }
+    /// The answer arrived but could not be decoded: retrying the same request gets the same bytes.
+    public var isDecodeFailure: Bool { self.status == 0 && self.reason == "Decode" }
+    /// Worth retrying with backoff: throttling, server errors and transport failures (status 0, but not a
+    /// decode failure).
+    public var isTransient: Bool {
+        (self.status == 0 && !self.isDecodeFailure) || self.status == 429 || self.status >= 500
+    }
 
     public var description: String {
         let code =
-            self.status == 0 ? "transport error" : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
+            self.isDecodeFailure
+            ? "decode error"
+            : self.status == 0
+                ? (self.reason == "Timeout" ? "timeout" : "transport error")
+                : "\(self.status)\(self.reason.isEmpty ? "" : " \(self.reason)")"
         return "\(self.verb) \(self.resource): \(code): \(self.message)"
     }
 

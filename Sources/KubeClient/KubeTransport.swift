@@ -70,9 +70,20 @@ public struct KubeResponse: Sendable {
 /// Carries requests to an API server. ``HTTPKubeTransport`` speaks HTTPS (or HTTP) with AsyncHTTPClient;
 /// tests can put anything behind it.
 public protocol KubeTransport: Sendable {
-    func send(_ request: KubeRequest) async throws -> KubeResponse
-    /// Streams the response body line by line (watch). A non-2xx status throws ``KubeError`` before
-    /// the first line. The stream ends when the server closes it; `idleTimeout` without any byte fails it.
-    func lines(_ request: KubeRequest, idleTimeout: Duration) async throws -> AsyncThrowingStream<[UInt8], any Error>
+    /// One request; the whole exchange (head and body) must finish within `timeout`.
+    func send(_ request: KubeRequest, timeout: Duration) async throws -> KubeResponse
+    /// Streams the response body line by line (watch) into `onLine`, returning when the server closes it.
+    ///
+    /// Back pressure: the next bytes are read only after `onLine` returns, so a slow consumer slows the
+    /// server's stream instead of filling a buffer; a line longer than `maxLineBytes` fails the stream. A
+    /// non-2xx status throws ``KubeError`` before the first line; `idleTimeout` without any byte (while not
+    /// inside `onLine`) fails it; a response head slower than `headTimeout` fails it.
+    func stream(
+        _ request: KubeRequest,
+        headTimeout: Duration,
+        idleTimeout: Duration,
+        maxLineBytes: Int,
+        onLine: @escaping @Sendable ([UInt8]) async throws -> Void
+    ) async throws
     func shutdown() async throws
 }

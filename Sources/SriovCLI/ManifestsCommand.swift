@@ -10,6 +10,9 @@ struct ManifestsCommand: ParsableCommand {
         discussion: """
             crds: the seven CustomResourceDefinitions of sriovnetwork.openshift.io/v1.
             operator: Namespace, ServiceAccounts, least-privilege RBAC and the operator Deployment.
+            daemonsets: the config-daemon and device-plugin DaemonSets the operator deploys for the default \
+            SriovOperatorConfig (images and commands from SRIOV_IMAGE and SRIOV_NETWORK_CONFIG_DAEMON_IMAGE, … as \
+            the operator reads them); the operator creates these itself.
             all: CRDs, then the operator, then the default SriovOperatorConfig;             `sriov manifests all | kubectl apply -f -` installs it (run it twice, or wait for the CRDs to be             Established, before the SriovOperatorConfig is accepted).
             """
     )
@@ -17,6 +20,7 @@ struct ManifestsCommand: ParsableCommand {
     enum Set: String, ExpressibleByArgument, CaseIterable {
         case crds
         case `operator`
+        case daemonsets
         case all
     }
 
@@ -44,6 +48,14 @@ struct ManifestsCommand: ParsableCommand {
                 resourcePrefix: prefix,
                 image: settings
             )
+        case .daemonsets:
+            let environment = ProcessInfo.processInfo.environment
+            let components = ComponentImages(environment: environment)
+            let options = RenderOptions(namespace: namespace, resourcePrefix: prefix)
+            objects = [
+                DaemonSetRenderer.configDaemon(options: options, image: settings, components: components),
+                DaemonSetRenderer.devicePlugin(options: options, image: settings, components: components),
+            ]
         case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
         }
         switch self.output {

@@ -68,23 +68,32 @@ public struct NetworkController: Sendable {
 
     func reconcile<N: NetworkResource>(_ network: N, store: Store<N>, logger: Logger) async throws {
         let api = self.client.api(N.self, namespace: network.metadata.namespace)
-        let nads = self.client.api(NetworkAttachmentDefinition.self)
         let target = network.networkNamespace.isEmpty ? network.metadata.namespace : network.networkNamespace
 
         if network.metadata.deletionTimestamp != nil {
-            guard network.metadata.finalizers.contains(NetworkRenderer.finalizer) else { return }
+            guard let index = network.metadata.finalizers.firstIndex(of: NetworkRenderer.finalizer) else { return }
             let namespace = network.metadata.annotations[NetworkRenderer.lastNamespaceAnnotation] ?? target
-            do {
-                try await self.client.api(NetworkAttachmentDefinition.self, namespace: namespace).delete(
-                    network.metadata.name
-                )
-                self.writes.record("delete", "NetworkAttachmentDefinition")
-                logger.info("network attachment deleted", metadata: ["k8s.namespace": "\(namespace)"])
-            } catch let error as KubeError where error.isNotFound {}
-            let remaining = network.metadata.finalizers.filter { $0 != NetworkRenderer.finalizer }
-            _ = try await api.mergePatch(
+            try await self.deleteOwnedNAD(
+                namespace: namespace,
+                name: network.metadata.name,
+                of: network,
+                logger: logger
+            )
+            // Remove exactly our finalizer, and only from the version we read: another controller's
+            // finalizer added meanwhile is never dropped (the test op fails and the key is retried).
+            _ = try await api.jsonPatch(
                 network.metadata.name,
-                ["metadata": ["finalizers": .array(remaining.map { .string($0) })]]
+                [
+                    [
+                        "op": "test", "path": "/metadata/resourceVersion",
+                        "value": .string(network.metadata.resourceVersion),
+                    ],
+                    [
+                        "op": "test", "path": .string("/metadata/finalizers/\(index)"),
+                        "value": .string(NetworkRenderer.finalizer),
+                    ],
+                    ["op": "remove", "path": .string("/metadata/finalizers/\(index)")],
+                ]
             )
             self.writes.record("patch", N.kind)
             return
@@ -107,34 +116,55 @@ public struct NetworkController: Sendable {
         let result = renderer.render(network)
         let desired = try ValueDecoder(rejectsUnknownFields: false).decode(N.self, from: result.network)
 
-        // CR metadata first (finalizer, last-network-namespace), so deletion always finds the finalizer.
-        // Merge patches carry no resourceVersion: a cache that lags behind our own writes cannot conflict.
-        if desired.metadata.finalizers != network.metadata.finalizers
-            || desired.metadata.annotations != network.metadata.annotations
-        {
-            var annotations = JSONObject()
-            for (key, value) in desired.metadata.annotations.sorted(by: { $0.key < $1.key })
-            where network.metadata.annotations[key] != value {
-                annotations[key] = .string(value)
+        // CR metadata first (finalizer, last-network-namespace), so deletion always finds the finalizer. A
+        // JSON patch guarded by the resourceVersion read: the finalizer list is never replaced from the cache.
+        var operations: [JSONValue] = []
+        let addFinalizer =
+            desired.metadata.finalizers.contains(NetworkRenderer.finalizer)
+            && !network.metadata.finalizers.contains(NetworkRenderer.finalizer)
+        if addFinalizer {
+            operations.append(
+                network.metadata.finalizers.isEmpty
+                    ? ["op": "add", "path": "/metadata/finalizers", "value": [.string(NetworkRenderer.finalizer)]]
+                    : ["op": "add", "path": "/metadata/finalizers/-", "value": .string(NetworkRenderer.finalizer)]
+            )
+        }
+        let changed = desired.metadata.annotations.sorted(by: { $0.key < $1.key }).filter {
+            network.metadata.annotations[$0.key] != $0.value
+        }
+        if !changed.isEmpty {
+            if network.metadata.annotations.isEmpty {
+                var all = JSONObject()
+                for (key, value) in changed { all[key] = .string(value) }
+                operations.append(["op": "add", "path": "/metadata/annotations", "value": .object(all)])
+            } else {
+                for (key, value) in changed {
+                    operations.append(
+                        [
+                            "op": "add", "path": .string("/metadata/annotations/\(Self.pointer(key))"),
+                            "value": .string(value),
+                        ]
+                    )
+                }
             }
-            _ = try await api.mergePatch(
-                network.metadata.name,
+        }
+        if !operations.isEmpty {
+            let guarded: [JSONValue] =
                 [
-                    "metadata": [
-                        "finalizers": .array(desired.metadata.finalizers.map { .string($0) }),
-                        "annotations": .object(annotations),
+                    [
+                        "op": "test", "path": "/metadata/resourceVersion",
+                        "value": .string(network.metadata.resourceVersion),
                     ]
                 ]
-            )
+                + operations
+            store.recordWrite(try await api.jsonPatch(network.metadata.name, guarded))
             self.writes.record("patch", N.kind)
         }
 
         if let old = result.deletes {
-            do {
-                try await self.client.api(NetworkAttachmentDefinition.self, namespace: old.namespace).delete(old.name)
-                self.writes.record("delete", "NetworkAttachmentDefinition")
+            if try await self.deleteOwnedNAD(namespace: old.namespace, name: old.name, of: network, logger: logger) {
                 logger.info("network attachment moved", metadata: ["from": "\(old.namespace)", "to": "\(target)"])
-            } catch let error as KubeError where error.isNotFound {}
+            }
         }
 
         if let nad = result.networkAttachment {
@@ -159,8 +189,6 @@ public struct NetworkController: Sendable {
                 break
             }
         }
-        _ = nads
-
         // Status last: the Ready condition (only when it changed, so a resync writes nothing).
         let currentReady = network.networkStatus?.conditions.first { $0.type == "Ready" }
         if currentReady?.status != result.ready.status || currentReady?.reason != result.ready.reason
@@ -183,5 +211,47 @@ public struct NetworkController: Sendable {
                 )
             }
         }
+    }
+
+    /// Deletes the NAD `namespace/name` only if `network` owns it (its owner annotation, or an ownerReference
+    /// with the network's uid), with a uid precondition so a NAD recreated meanwhile is not deleted. A NAD owned
+    /// by another CR or created by hand is left alone (logged). Returns whether it deleted.
+    @discardableResult
+    func deleteOwnedNAD<N: NetworkResource>(
+        namespace: String,
+        name: String,
+        of network: N,
+        logger: Logger
+    ) async throws -> Bool {
+        let api = self.client.api(NetworkAttachmentDefinition.self, namespace: namespace)
+        let key = ObjectKey(namespace: namespace, name: name)
+        var found = self.caches.networkAttachments.get(key)
+        if found == nil { found = try await api.getIfPresent(name) }
+        guard let nad = found else { return false }
+        let annotation = nad.metadata.annotations[NetworkAttachmentDefinition.ownerRefAnnotation] ?? ""
+        let owned =
+            annotation == NetworkRenderer.ownerAnnotation(for: network)
+            || (!network.metadata.uid.isEmpty
+                && nad.metadata.ownerReferences.contains { $0.uid == network.metadata.uid })
+        guard owned else {
+            logger.warning(
+                "network attachment not owned by this network, left in place",
+                metadata: ["k8s.namespace": "\(namespace)", "k8s.name": "\(name)", "owner": "\(annotation)"]
+            )
+            return false
+        }
+        do {
+            try await api.delete(name, uid: nad.metadata.uid.isEmpty ? nil : nad.metadata.uid)
+            self.writes.record("delete", "NetworkAttachmentDefinition")
+            logger.info("network attachment deleted", metadata: ["k8s.namespace": "\(namespace)"])
+            return true
+        } catch let error as KubeError where error.isNotFound {
+            return false
+        }
+    }
+
+    /// A JSON-pointer path segment (RFC 6901: `~` → `~0`, `/` → `~1`).
+    static func pointer(_ key: String) -> String {
+        key.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 }

@@ -19,6 +19,16 @@ public struct OperatorSettings: Sendable {
     public var policyDebounce: Duration
     /// The image of the `sriov` binary for the DaemonSets the operator deploys.
     public var image: ImageSettings = ImageSettings()
+    /// Per-component images and commands (env `SRIOV_NETWORK_CONFIG_DAEMON_IMAGE`, … as upstream's operator).
+    public var components: ComponentImages = ComponentImages()
+    /// How long a drain may take before it is reported as failed and retried (upstream: 90 s).
+    public var drainTimeout: Duration = .seconds(90)
+    /// How often a draining node's pods are listed again until the evicted ones are gone.
+    public var drainPollInterval: Duration = .seconds(2)
+    /// Concurrent drain reconciles (upstream: 50).
+    public var drainWorkers: Int = 50
+    /// The local monotonic clock, injected by tests (drain timeouts).
+    public var now: @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
 
     public init(
         namespace: String = "sriov-network-operator",
@@ -36,8 +46,12 @@ public struct OperatorSettings: Sendable {
 }
 
 /// The watched state every controller reads: one reflector-fed ``Store`` per kind.
+///
+/// Nodes are cached without `status` (the kubelet rewrites it every heartbeat; nothing here reads it), and
+/// every object without `managedFields`.
 public final class OperatorCaches: Sendable {
-    public let nodes = Store<Node>()
+    public let nodes = Store<Node>(trim: { $0.status = nil })
+    public let daemonSets = Store<DaemonSet>(trim: { $0.status = nil })
     public let namespaces = Store<Namespace>()
     public let policies = Store<SriovNetworkNodePolicy>()
     public let nodeStates = Store<SriovNetworkNodeState>()
@@ -51,12 +65,28 @@ public final class OperatorCaches: Sendable {
 
     public init() {}
 
+    /// Empties every store (a new leadership term lists everything again).
+    public func reset() {
+        self.nodes.reset()
+        self.daemonSets.reset()
+        self.namespaces.reset()
+        self.policies.reset()
+        self.nodeStates.reset()
+        self.poolConfigs.reset()
+        self.operatorConfigs.reset()
+        self.configMaps.reset()
+        self.networks.reset()
+        self.ibNetworks.reset()
+        self.ovsNetworks.reset()
+        self.networkAttachments.reset()
+    }
+
     /// True when every store has done its first list.
     public var hasSynced: Bool {
         self.nodes.hasSynced && self.namespaces.hasSynced && self.policies.hasSynced && self.nodeStates.hasSynced
             && self.poolConfigs.hasSynced && self.operatorConfigs.hasSynced && self.configMaps.hasSynced
             && self.networks.hasSynced && self.ibNetworks.hasSynced && self.ovsNetworks.hasSynced
-            && self.networkAttachments.hasSynced
+            && self.networkAttachments.hasSynced && self.daemonSets.hasSynced
     }
 
     /// The cluster as the render engine sees it (objects in the operator namespace where upstream filters).
@@ -77,14 +107,21 @@ public final class OperatorCaches: Sendable {
     }
 }
 
-/// Counts of API writes, for metrics and for the "an idle resync writes nothing" guarantee.
+/// Counts of API writes, for metrics (`sriov_operator_api_writes_total`, a counter) and for the "an idle
+/// resync writes nothing" guarantee.
 public final class WriteCounter: Sendable {
     let counts = Mutex<[String: Int]>([:])
+    let metrics: Metrics?
 
-    public init() {}
+    public init(metrics: Metrics? = nil) { self.metrics = metrics }
 
     public func record(_ verb: String, _ kind: String) {
         self.counts.withLock { $0["\(verb) \(kind)", default: 0] += 1 }
+        self.metrics?.increment(
+            "sriov_operator_api_writes_total",
+            help: "API writes made by the operator, by verb and kind",
+            labels: [("verb", verb), ("kind", kind)]
+        )
     }
 
     public var total: Int { self.counts.withLock { $0.values.reduce(0, +) } }
@@ -93,4 +130,23 @@ public final class WriteCounter: Sendable {
 
 enum Time {
     static func nowRFC3339() -> String { RFC3339.format(Int(Date().timeIntervalSince1970)) }
+}
+
+/// The operator's log level: the command line's, until SriovOperatorConfig `logLevel` sets another
+/// (0 = info, 1 = debug, 2 = trace, as upstream's 0–2 verbosity).
+public final class LogLevel: Sendable {
+    let level: Mutex<Logger.Level>
+    public init(_ level: Logger.Level) { self.level = Mutex(level) }
+    public var current: Logger.Level { self.level.withLock { $0 } }
+    public func set(_ level: Logger.Level) { self.level.withLock { $0 = level } }
+
+    /// Upstream's `logLevel` (0–2) as a swift-log level; nil outside the range.
+    public static func fromOperatorConfig(_ value: Int) -> Logger.Level? {
+        switch value {
+        case 0: return .info
+        case 1: return .debug
+        case 2: return .trace
+        default: return nil
+        }
+    }
 }

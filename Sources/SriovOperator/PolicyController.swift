@@ -58,15 +58,28 @@ public struct PolicyController: Sendable {
             do {
                 switch result.action {
                 case .create:
+                    // Created with the drain annotations at Idle, so the drain controller need not patch it.
+                    var fresh = result.state
+                    for key in [
+                        SriovNetworkNodeState.Annotation.desiredState, SriovNetworkNodeState.Annotation.currentState,
+                    ] where fresh.metadata.annotations[key] == nil {
+                        fresh.metadata.annotations[key] = DrainState.idle
+                    }
                     do {
-                        self.caches.nodeStates.recordWrite(try await states.create(result.state))
+                        self.caches.nodeStates.recordWrite(try await states.create(fresh))
                         self.writes.record("create", "SriovNetworkNodeState")
                         log.info("node state created")
                     } catch let error as KubeError where error.isAlreadyExists {
                         // The cache was behind; the next pass sees it.
                     }
                 case .update:
-                    self.caches.nodeStates.recordWrite(try await states.update(result.state))
+                    var updated = result.state
+                    for key in [
+                        SriovNetworkNodeState.Annotation.desiredState, SriovNetworkNodeState.Annotation.currentState,
+                    ] where updated.metadata.annotations[key] == nil {
+                        updated.metadata.annotations[key] = DrainState.idle
+                    }
+                    self.caches.nodeStates.recordWrite(try await states.update(updated))
                     self.writes.record("update", "SriovNetworkNodeState")
                     log.info("node state spec updated")
                 case .stale(let deleteAfter):
@@ -100,12 +113,17 @@ public struct PolicyController: Sendable {
             logger.warning("device plugin config not rendered", metadata: ["error": "\(error)"])
             firstError = firstError ?? error
         }
-        for change in plan.labels where change.changes {
+        for change in plan.labels {
+            // The node's drain annotation (`…/state: Idle`) rides along with its label: one write per node.
+            let needsAnnotation =
+                change.value != nil
+                && self.caches.nodes.get(name: change.node)?.metadata.annotations[DrainState.nodeAnnotation] == nil
+            guard change.changes || needsAnnotation else { continue }
+            var metadata: JSONObject = [:]
+            if change.changes { metadata["labels"] = [change.key: change.value.map { .string($0) } ?? .null] }
+            if needsAnnotation { metadata["annotations"] = [DrainState.nodeAnnotation: .string(DrainState.idle)] }
             do {
-                let node = try await self.client.api(Node.self).mergePatch(
-                    change.node,
-                    ["metadata": ["labels": [change.key: change.value.map { .string($0) } ?? .null]]]
-                )
+                let node = try await self.client.api(Node.self).mergePatch(change.node, ["metadata": .object(metadata)])
                 self.caches.nodes.recordWrite(node)
                 self.writes.record("patch", "Node")
                 logger.info(

@@ -177,10 +177,16 @@ struct KubeRequestTests {
 }
 
 struct NoTransport: KubeTransport {
-    func send(_ request: KubeRequest) async throws -> KubeResponse { KubeResponse(status: 500, body: []) }
-    func lines(_ request: KubeRequest, idleTimeout: Duration) async throws -> AsyncThrowingStream<[UInt8], any Error> {
-        AsyncThrowingStream { $0.finish() }
+    func send(_ request: KubeRequest, timeout: Duration) async throws -> KubeResponse {
+        KubeResponse(status: 500, body: [])
     }
+    func stream(
+        _ request: KubeRequest,
+        headTimeout: Duration,
+        idleTimeout: Duration,
+        maxLineBytes: Int,
+        onLine: @escaping @Sendable ([UInt8]) async throws -> Void
+    ) async throws {}
     func shutdown() async throws {}
 }
 

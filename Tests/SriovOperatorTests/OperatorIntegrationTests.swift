@@ -17,10 +17,10 @@ struct TestCluster {
     let fake: FakeAPIServer?
     let stop: @Sendable () async -> Void
 
-    static func start(_ backend: Backend) async throws -> TestCluster {
+    static func start(_ backend: Backend, fake: FakeAPIServer.Configuration = .init()) async throws -> TestCluster {
         switch backend {
         case .fake:
-            let server = try await FakeAPIServer.start()
+            let server = try await FakeAPIServer.start(fake)
             let client = try KubeClient(config: KubeConfig(server: server.url))
             return TestCluster(client: client, fake: server) {
                 try? await client.shutdown()

@@ -298,7 +298,16 @@ extension OperatorManifestsTests {
             #expect(pod["hostPID"] == true)
             #expect(pod["nodeSelector"] == ["kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""])
             #expect(pod["tolerations"] == [["operator": "Exists"]])
-            #expect(pod["volumes"] == [["name": "host", "hostPath": ["path": "/"]]])
+            #expect(
+                pod["volumes"] == [
+                    ["name": "host", "hostPath": ["path": "/"]],
+                    ["name": "cni-bin", "hostPath": ["path": "/opt/cni/bin", "type": "DirectoryOrCreate"]],
+                ]
+            )
+            let installer = try #require(containers(ds, "initContainers").first)
+            #expect(installer["command"] == ["sriov", "install-cni"])
+            #expect(strings(installer["args"]) == ["--cni-bin-dir", "/host/opt/cni/bin"])
+            #expect(installer["volumeMounts"] == [["name": "cni-bin", "mountPath": "/host/opt/cni/bin"]])
             let main = try container(ds)
             #expect(main["image"] == "registry.example/sriov:v9")
             #expect(main["imagePullPolicy"] == "Always")
@@ -365,6 +374,26 @@ extension OperatorManifestsTests {
             #expect(strings(main["args"]) == expected)
         }
 
+        @Test("component images and commands from the environment replace the sriov binary's, one by one")
+        func componentOverrides() throws {
+            let components = ComponentImages(environment: [
+                "SRIOV_NETWORK_CONFIG_DAEMON_IMAGE": "quay.io/x/config-daemon:v1",
+                "SRIOV_NETWORK_CONFIG_DAEMON_COMMAND": "sriov-network-config-daemon start",
+                "SRIOV_DEVICE_PLUGIN_IMAGE": "quay.io/x/dp:v1", "SRIOV_DEVICE_PLUGIN_COMMAND": " /usr/bin/sriovdp ",
+                "SRIOV_CNI_IMAGE": "quay.io/x/cni:v1", "SRIOV_CNI_COMMAND": "",
+            ])
+            let daemon = DaemonSetRenderer.configDaemon(options: options(), image: image, components: components)
+            #expect(try container(daemon)["image"] == "quay.io/x/config-daemon:v1")
+            #expect(try container(daemon)["command"] == ["sriov-network-config-daemon", "start"])
+            let installer = try #require(containers(daemon, "initContainers").first)
+            #expect(installer["image"] == "quay.io/x/cni:v1")
+            #expect(installer["command"] == ["sriov", "install-cni"])
+            let plugin = DaemonSetRenderer.devicePlugin(options: options(), image: image, components: components)
+            #expect(try container(plugin)["image"] == "quay.io/x/dp:v1")
+            #expect(try container(plugin)["command"] == ["/usr/bin/sriovdp"])
+            #expect(ComponentImages(environment: [:]) == ComponentImages())
+        }
+
         @Test("a gate turned off explicitly drops its flag")
         func gateOff() throws {
             let opts = options { $0.featureGates = ["parallelNicConfig": false, "manageSoftwareBridges": false] }
@@ -394,9 +423,7 @@ extension OperatorManifestsTests {
             let main = try container(ds)
             #expect(main["command"] == ["sriov", "device-plugin"])
             #expect(
-                strings(main["args"]) == [
-                    "--config-file=/etc/pcidp/$(NODE_NAME)", "--resource-prefix=openshift.io", "--log-level=10",
-                ]
+                strings(main["args"]) == ["--config-file=/etc/pcidp/$(NODE_NAME)", "--resource-prefix=openshift.io"]
             )
             #expect(envNames(main) == ["NODE_NAME"])
             #expect(main["securityContext"] == ["privileged": true])
@@ -409,16 +436,21 @@ extension OperatorManifestsTests {
                 mounts == [
                     "devicesock": "/var/lib/kubelet/device-plugins",
                     "plugins-registry": "/var/lib/kubelet/plugins_registry",
-                    "log": "/var/log", "config-volume": "/etc/pcidp",
-                    "device-info": "/var/run/k8s.cni.cncf.io/devinfo/dp",
+                    "pod-resources": "/var/lib/kubelet/pod-resources", "sys": "/sys", "dev": "/dev",
+                    "config-volume": "/etc/pcidp", "device-info": "/var/run/k8s.cni.cncf.io/devinfo",
+                    "host": "/host",
                 ]
+            )
+            #expect(
+                main["volumeMounts"]?.arrayValue?.contains(["name": "host", "mountPath": "/host", "readOnly": true])
+                    == true
             )
             let volumes = pod["volumes"]?.arrayValue ?? []
             #expect(volumes.contains(["name": "config-volume", "configMap": ["name": "device-plugin-config"]]))
             #expect(
                 volumes.contains([
                     "name": "device-info",
-                    "hostPath": ["path": "/var/run/k8s.cni.cncf.io/devinfo/dp", "type": "DirectoryOrCreate"],
+                    "hostPath": ["path": "/var/run/k8s.cni.cncf.io/devinfo", "type": "DirectoryOrCreate"],
                 ])
             )
             #expect(Set(volumes.compactMap { $0["name"]?.stringValue }) == Set(mounts.keys))
@@ -446,7 +478,7 @@ extension OperatorManifestsTests {
             let opts = options(prefix: "example.com") { $0.useCDI = true }
             let ds = DaemonSetRenderer.devicePlugin(options: opts, image: image)
             let main = try container(ds)
-            #expect(strings(main["args"]).suffix(2) == ["--log-level=10", "--use-cdi"])
+            #expect(strings(main["args"]).last == "--use-cdi")
             #expect(strings(main["args"]).contains("--resource-prefix=example.com"))
             #expect(main["volumeMounts"]?.arrayValue?.last == ["name": "dynamic-cdi", "mountPath": "/var/run/cdi"])
             #expect(

@@ -75,7 +75,12 @@ final class APIHandler: Sendable {
         default:
             break
         }
+        if method == "GET", path == "/api/v1" || path == "/api/v1/" { return self.coreDiscovery() }
         guard let resource = ResourcePath(path) else { throw APIStatus.pathNotFound }
+        if resource.type == Self.podsType, resource.subresource == "eviction" {
+            guard method == "POST" else { throw APIStatus.methodNotAllowed }
+            return try self.evict(resource)
+        }
         let isWatch = query["watch"] == "true" || query["watch"] == "1"
         let store = self.store
         switch (method, resource.name) {

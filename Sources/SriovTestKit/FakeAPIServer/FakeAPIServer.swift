@@ -43,6 +43,9 @@ public final class FakeAPIServer: Sendable {
         public var requiresNamespaces: Bool
         /// The server's logger (silent by default).
         public var logger: Logger
+        /// Whether `pods/<name>/eviction` exists (and `GET /api/v1` lists it); off, it answers 404 as a
+        /// server without the Eviction API would.
+        public var servesEviction: Bool = true
 
         public init(
             bookmarkInterval: Duration = .seconds(1),

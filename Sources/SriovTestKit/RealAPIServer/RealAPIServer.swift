@@ -96,6 +96,15 @@ public final class RealAPIServer: Sendable {
             && files.fileExists(atPath: self.scriptPath)
     }
 
+    /// The cached kube-controller-manager; when present, ``start()`` also runs its disruption controller, which
+    /// computes PodDisruptionBudget status as in a real cluster.
+    public static var controllerManagerPath: String { self.cacheDirectory + "/bin/kube-controller-manager" }
+
+    /// True when the servers ``start()`` runs include kube-controller-manager's disruption controller.
+    public static var hasControllerManager: Bool {
+        self.isAvailable && FileManager.default.isExecutableFile(atPath: self.controllerManagerPath)
+    }
+
     // MARK: - Lifecycle
 
     /// Starts etcd and kube-apiserver in a new temporary directory and waits until `/readyz` answers `ok`.
