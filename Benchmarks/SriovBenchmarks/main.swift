@@ -171,6 +171,10 @@ do {
     print("host benchmark failed: \(error)")
 }
 
+// MARK: - CNI plugin (needs root and a built sriov-cni)
+
+CNIBenchmark.run()
+
 // MARK: - Operator against the fake API server
 
 do {

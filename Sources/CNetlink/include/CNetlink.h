@@ -15,4 +15,11 @@
 /// Returns 0, or -1 with errno set.
 int cnetlink_setns_net(int fd);
 
+/// Moves the calling thread (only that thread) into a new, empty network namespace: `unshare(CLONE_NEWNET)`.
+/// Returns 0, or -1 with errno set.
+int cnetlink_unshare_net(void);
+
+/// 1 when `fd` is open on a network namespace (an nsfs file such as /var/run/netns/X or /proc/PID/ns/net), else 0.
+int cnetlink_is_netns(int fd);
+
 #endif
