@@ -128,7 +128,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SriovCNIMain",
-            dependencies: ["SriovCNI"],
+            dependencies: ["SriovCNI", "SriovHost"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -245,7 +245,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SriovCNITests",
-            dependencies: ["SriovCNI", "SriovCNIMain", "SriovHost", "SriovAPI", "KubeCore", "SriovTestKit"],
+            dependencies: ["SriovCNI", "SriovCNIMain", "SriovHost", "SriovAPI", "KubeCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

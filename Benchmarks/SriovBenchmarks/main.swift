@@ -137,6 +137,10 @@ do {
     print("daemon benchmark failed: \(error)")
 }
 
+// MARK: - CNI plugin (needs root and a built sriov-cni)
+
+CNIBenchmark.run()
+
 // MARK: - Operator against the fake API server
 
 do {

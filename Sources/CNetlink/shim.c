@@ -26,3 +26,25 @@ int cnetlink_openat2_in_root(int rootfd, const char *path, int flags, unsigned i
     return -1;
 #endif
 }
+
+int cnetlink_unshare_net(void) {
+    return unshare(CLONE_NEWNET);
+}
+
+#include <sys/ioctl.h>
+#include <sys/vfs.h>
+#include <linux/nsfs.h>
+#include <linux/magic.h>
+
+int cnetlink_is_netns(int fd) {
+    int type = ioctl(fd, NS_GET_NSTYPE);
+    if (type >= 0) {
+        return type == CLONE_NEWNET;
+    }
+    // Kernels before 4.11 have no NS_GET_NSTYPE: accept an nsfs (or old procfs) namespace file.
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) {
+        return 0;
+    }
+    return fs.f_type == NSFS_MAGIC || fs.f_type == PROC_SUPER_MAGIC;
+}

@@ -20,4 +20,11 @@ int cnetlink_setns_net(int fd);
 /// or libc lacks openat2, E2BIG/EINVAL on an unsupported request).
 int cnetlink_openat2_in_root(int rootfd, const char *path, int flags, unsigned int mode);
 
+/// Moves the calling thread (only that thread) into a new, empty network namespace: `unshare(CLONE_NEWNET)`.
+/// Returns 0, or -1 with errno set.
+int cnetlink_unshare_net(void);
+
+/// 1 when `fd` is open on a network namespace (an nsfs file such as /var/run/netns/X or /proc/PID/ns/net), else 0.
+int cnetlink_is_netns(int fd);
+
 #endif

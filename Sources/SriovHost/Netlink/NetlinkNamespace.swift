@@ -55,7 +55,7 @@ public enum NetlinkNamespace {
     /// calling thread does nothing but wait in `pthread_join` from `pthread_create` until the new thread has
     /// finished, so the two threads never touch the captures at the same time, and `pthread_create`/`pthread_join`
     /// order the memory accesses before and after (POSIX memory synchronization points).
-    private static func runOnNewThread(_ work: @escaping () -> Void) throws(HostError) {
+    static func runOnNewThread(_ work: @escaping () -> Void) throws(HostError) {
         let context = Unmanaged.passRetained(ThreadWork(work)).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(

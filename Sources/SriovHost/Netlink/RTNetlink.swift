@@ -92,7 +92,7 @@ public final class RTNetlink: Netlink {
     /// Validates, resolves `link` to its index and sends the `RTM_NEWLINK` built by `encode(ifindex, seq)`.
     ///
     /// `encode` is first run with a dummy index so bad values are refused before the kernel is asked anything.
-    private func change(
+    func change(
         _ operation: String,
         link: String,
         _ encode: (Int32, UInt32) throws(HostError) -> [UInt8]

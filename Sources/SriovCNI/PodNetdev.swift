@@ -1,0 +1,171 @@
+public import SriovHost
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moving a VF netdev between the host and a pod namespace, through rtnetlink, with every namespace change on a
+/// dedicated thread (``NetlinkNamespace``), never on the calling one.
+///
+/// The move goes through a fresh anonymous namespace, where the netdev is renamed to the pod's interface name before
+/// it enters the pod, so a name is never taken in the host (two pods' `net1` never collide there) and a pod that
+/// already has the name refuses the move instead of getting a half-configured link.
+public struct PodNetdev: Sendable {
+    public let netlink: RTNetlink
+
+    public init(netlink: RTNetlink) {
+        self.netlink = netlink
+    }
+
+    /// Moves `hostName` into the pod namespace open at `podFD` as `ifName`; on failure the netdev is back in the host
+    /// under `hostName`.
+    func moveIn(hostName: String, ifName: String, hostFD: Int32, podFD: Int32) throws(HostError) {
+        let tmpFD = try NetlinkNamespace.createAnonymous()
+        defer { close(tmpFD) }
+        try self.netlink.moveToNamespace(link: hostName, namespaceFD: tmpFD)
+        do {
+            try NetlinkNamespace.run(inNamespaceFD: tmpFD) { () throws in
+                if ifName != hostName { try self.netlink.rename(hostName, to: ifName) }
+                let link = try self.netlink.link(named: ifName)
+                if link.altNames.contains(hostName) { try self.netlink.deleteAltName(hostName, link: ifName) }
+                try self.netlink.moveToNamespace(link: ifName, namespaceFD: podFD)
+            }
+        } catch {
+            _ = try? NetlinkNamespace.run(inNamespaceFD: tmpFD) { () throws in
+                if ifName != hostName, (try? self.netlink.link(named: ifName)) != nil {
+                    try self.netlink.rename(ifName, to: hostName)
+                }
+                try self.netlink.moveToNamespace(link: hostName, namespaceFD: hostFD)
+            }
+            throw Self.hostError(error)
+        }
+    }
+
+    /// Inside the pod: `arp_notify`/`ndisc_notify` (best effort), the requested MAC (verified, 20 tries 100 ms
+    /// apart), `optimistic_dad` (best effort), link up. Returns the link as it ends up.
+    func configureInPod(ifName: String, mac: String, podFD: Int32) throws(HostError) -> LinkInfo {
+        do {
+            return try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws -> LinkInfo in
+                Self.writeProc("/proc/sys/net/ipv4/conf/\(ifName)/arp_notify", "1")
+                Self.writeProc("/proc/sys/net/ipv6/conf/\(ifName)/ndisc_notify", "1")
+                if !mac.isEmpty {
+                    var attempt = 0
+                    while true {
+                        attempt += 1
+                        do throws(HostError) {
+                            try self.netlink.setMAC(mac, link: ifName)
+                            if try self.netlink.link(named: ifName).mac == mac { break }
+                            throw HostError(
+                                code: .io,
+                                message: "link \(ifName) does not report MAC \(mac) after setting it"
+                            )
+                        } catch {
+                            if attempt >= 20 { throw error }
+                            usleep(100_000)
+                        }
+                    }
+                }
+                Self.writeProc("/proc/sys/net/ipv6/conf/\(ifName)/optimistic_dad", "1")
+                try self.netlink.setUp(true, link: ifName)
+                return try self.netlink.link(named: ifName)
+            }
+        } catch {
+            throw Self.hostError(error)
+        }
+    }
+
+    /// Adds the IPAM addresses and routes inside the pod (routes without a gateway use the first gateway of their
+    /// family, as the Go library's `ConfigureIface` does).
+    func configureIPs(
+        ifName: String,
+        addresses: [(cidr: String, gateway: String)],
+        routes: [(dst: String, gw: String)],
+        podFD: Int32
+    ) throws(HostError) {
+        do {
+            try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
+                for address in addresses { try self.netlink.addAddress(address.cidr, link: ifName) }
+                let v4 = addresses.first { !$0.cidr.contains(":") && !$0.gateway.isEmpty }?.gateway ?? ""
+                let v6 = addresses.first { $0.cidr.contains(":") && !$0.gateway.isEmpty }?.gateway ?? ""
+                for route in routes {
+                    let gw = route.gw.isEmpty ? (route.dst.contains(":") ? v6 : v4) : route.gw
+                    try self.netlink.addRoute(destination: route.dst, gateway: gw, link: ifName)
+                }
+            }
+        } catch {
+            throw Self.hostError(error)
+        }
+    }
+
+    /// Where the VF netdev is now.
+    enum Whereabouts {
+        case pod
+        case host(name: String)
+        case gone
+    }
+
+    /// Finds the netdev: `ifName` in the pod; else `hostName` in the host (already home); else `ifName` in the
+    /// host (the kernel returns a physical netdev under its pod name when the pod namespace is destroyed).
+    func find(ifName: String, hostName: String, podFD: Int32?) -> Whereabouts {
+        if let podFD,
+            (try? NetlinkNamespace.run(inNamespaceFD: podFD) { try self.netlink.link(named: ifName) }) != nil
+        {
+            return .pod
+        }
+        if !hostName.isEmpty, (try? self.netlink.link(named: hostName)) != nil { return .host(name: hostName) }
+        if (try? self.netlink.link(named: ifName)) != nil { return .host(name: ifName) }
+        return .gone
+    }
+
+    /// Returns the netdev to the host as `hostName`, down, with `mac`/`mtu` restored when given (upstream's
+    /// `ReleaseVF`). When it is already in the host it is only renamed and restored there.
+    func release(
+        ifName: String,
+        hostName: String,
+        mac: String,
+        mtu: Int,
+        podFD: Int32?,
+        hostFD: Int32
+    ) throws(HostError) {
+        let restore = { (name: String) throws(HostError) -> String in
+            try self.netlink.setUp(false, link: name)
+            if !hostName.isEmpty && name != hostName { try self.netlink.rename(name, to: hostName) }
+            let target = hostName.isEmpty ? name : hostName
+            if !mac.isEmpty, (try? self.netlink.link(named: target))?.mac != mac {
+                try self.netlink.setMAC(mac, link: target)
+            }
+            if mtu > 0, (try? self.netlink.link(named: target))?.mtu != mtu {
+                try self.netlink.setMTU(mtu, link: target)
+            }
+            return target
+        }
+        switch self.find(ifName: ifName, hostName: hostName, podFD: podFD) {
+        case .gone:
+            return
+        case .host(let name):
+            _ = try restore(name)
+        case .pod:
+            guard let podFD else { return }
+            do {
+                try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
+                    let name = try restore(ifName)
+                    try self.netlink.moveToNamespace(link: name, namespaceFD: hostFD)
+                }
+            } catch {
+                throw Self.hostError(error)
+            }
+        }
+    }
+
+    static func writeProc(_ path: String, _ value: String) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var bytes = Array(value.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    static func hostError(_ error: any Error) -> HostError {
+        (error as? HostError) ?? HostError(code: .io, message: "\(error)")
+    }
+}

@@ -1,1 +1,0 @@
-/// The SR-IOV CNI plugin: ADD/DEL/CHECK/VERSION (issue 12).
