@@ -62,7 +62,8 @@ public struct DevicePluginConfigFile: Sendable, Hashable {
                         file: file,
                         pool: "resourceList[\(index)] (\(pool.resourceName))",
                         field: "resourceName",
-                        message: "duplicate resource \(full.debugDescription), already defined by resourceList[\(first)]"
+                        message:
+                            "duplicate resource \(full.debugDescription), already defined by resourceList[\(first)]"
                     )
                 }
                 seen[full] = index
@@ -189,7 +190,9 @@ private struct PoolParser {
     }
 
     mutating func parse(_ value: JSONValue) throws(DevicePluginConfigError) -> PoolConfig? {
-        guard let object = value.objectValue else { throw self.error(nil, "expected an object, found \(value.typeName)") }
+        guard let object = value.objectValue else {
+            throw self.error(nil, "expected an object, found \(value.typeName)")
+        }
         let name = try self.string(object, "resourceName") ?? ""
         self.name = name
         guard !name.isEmpty else { throw self.error("resourceName", "is required") }

@@ -1,8 +1,10 @@
+import KubeCore
+import SriovAPI
+public import SriovHost
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import KubeCore
-public import SriovHost
 
 /// Device-info files for Multus/CNIs (device-info-spec 1.1.0), written during Allocate.
 ///
@@ -52,7 +54,9 @@ public struct DeviceInfoFiles: Sendable {
     /// Removes files of this pool whose device is no longer in it.
     public func removeStale(pool: Pool) {
         let start = String("\(pool.prefix)-\(pool.config.resourceName)-".map { $0 == "/" ? "-" : $0 })
-        let keep = Set(pool.devices.map { self.path(prefix: pool.prefix, resourceName: pool.config.resourceName, deviceID: $0.id) })
+        let keep = Set(
+            pool.devices.map { self.path(prefix: pool.prefix, resourceName: pool.config.resourceName, deviceID: $0.id) }
+        )
         for name in Self.list(self.directory) where name.hasPrefix(start) && name.hasSuffix("-device.json") {
             let full = self.directory + "/" + name
             if !keep.contains(full) { unlink(full) }
@@ -83,7 +87,7 @@ public struct DeviceInfoFiles: Sendable {
         let bytes = Array(content.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw HostError.system("write failed", path: path, errno: errno)
@@ -127,8 +131,8 @@ public struct CDISpecs: Sendable {
     public static func content(pool: Pool, allocator: Allocator) -> String {
         var devices: [JSONValue] = []
         for d in pool.devices {
-            let nodes: [JSONValue] = allocator.deviceNodes(d.device, pool: pool).map {
-                ["path": .string($0.containerPath), "hostPath": .string($0.hostPath), "permissions": "rw"]
+            let nodes: [JSONValue] = allocator.deviceNodes(d.device, pool: pool).map { node -> JSONValue in
+                ["path": .string(node.containerPath), "hostPath": .string(node.hostPath), "permissions": "rw"]
             }
             devices.append(["name": .string(d.id), "containerEdits": ["deviceNodes": .array(nodes)]])
         }
@@ -142,7 +146,11 @@ public struct CDISpecs: Sendable {
     }
 
     public func write(pool: Pool, allocator: Allocator) throws(HostError) {
-        try DeviceInfoFiles.writeAtomically(self.path(pool: pool), Self.content(pool: pool, allocator: allocator), mode: 0o644)
+        try DeviceInfoFiles.writeAtomically(
+            self.path(pool: pool),
+            Self.content(pool: pool, allocator: allocator),
+            mode: 0o644
+        )
     }
 
     /// Removes our spec files except `keep` (full paths).

@@ -1,4 +1,4 @@
-public import SriovAPI
+import SriovAPI
 
 /// GetPreferredAllocation (upstream answers empty; DP issues #574, #255, #262).
 ///

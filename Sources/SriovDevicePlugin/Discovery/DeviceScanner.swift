@@ -31,6 +31,34 @@ public struct DeviceScanner: Sendable {
         return HostSnapshot(devices: devices, pfCarrier: carrier)
     }
 
+    /// A cheap summary of what a full scan depends on: the PCI device list and their driver links, the
+    /// auxiliary device list, `sriov_numvfs` and carrier of the PFs of the last scan, the default route.
+    /// About two syscalls per device, so it can run every 50 ms; a difference triggers a full ``scan()``.
+    public func fingerprint(previous: HostSnapshot?) -> [String] {
+        let fs = self.sysfs
+        var out: [String] = []
+        let addresses = (try? fs.list("/sys/bus/pci/devices")) ?? []
+        out.reserveCapacity(addresses.count + 8)
+        for address in addresses {
+            let driver = (try? fs.readLink("/sys/bus/pci/devices/\(address)/driver")) ?? "-"
+            out.append(address + "=" + driver)
+        }
+        out.append("aux=" + ((try? fs.list("/sys/bus/auxiliary/devices")) ?? []).joined(separator: ","))
+        out.append("route=" + self.defaultRouteInterfaces().sorted().joined(separator: ","))
+        if let previous {
+            for device in previous.devices where device.isSriovPF {
+                out.append(
+                    device.pciAddress + "#"
+                        + (fs.readIfPresent("/sys/bus/pci/devices/\(device.pciAddress)/sriov_numvfs") ?? "")
+                )
+            }
+            for pf in previous.pfCarrier.keys.sorted() {
+                out.append(pf + (self.hasCarrier(pf) ? "+" : "-"))
+            }
+        }
+        return out
+    }
+
     func pciDevice(_ address: String, defaultRouteIfaces: Set<String>) -> HostDevice? {
         let fs = self.sysfs
         let dir = "/sys/bus/pci/devices/" + address
@@ -74,7 +102,8 @@ public struct DeviceScanner: Sendable {
         d.rdmaDevices = (try? fs.list(dir + "/infiniband")) ?? []
         d.rdmaCharDevices = self.rdmaCharDevices(d.rdmaDevices)
         if d.linkType == "infiniband", let rdma = d.rdmaDevices.first {
-            d.pKey = fs.readIfPresent("/sys/class/infiniband/\(rdma)/ports/1/pkeys/0").map(Self.trim)
+            d.pKey =
+                fs.readIfPresent("/sys/class/infiniband/\(rdma)/ports/1/pkeys/0").map(Self.trim)
                 ?? fs.readIfPresent(dir + "/infiniband/\(rdma)/ports/1/pkeys/0").map(Self.trim)
         }
         d.vdpa = self.vdpa(dir)
@@ -181,7 +210,8 @@ public struct DeviceScanner: Sendable {
     func vdpa(_ dir: String) -> HostDevice.VDPA? {
         guard let name = ((try? self.sysfs.list(dir)) ?? []).first(where: { $0.hasPrefix("vdpa") }) else { return nil }
         let base = "/sys/bus/vdpa/devices/" + name
-        let driver = (try? self.sysfs.linkBasename(base + "/driver")) ?? (try? self.sysfs.linkBasename(dir + "/\(name)/driver"))
+        let driver =
+            (try? self.sysfs.linkBasename(base + "/driver")) ?? (try? self.sysfs.linkBasename(dir + "/\(name)/driver"))
         let type: String
         switch driver {
         case "vhost_vdpa": type = "vhost"

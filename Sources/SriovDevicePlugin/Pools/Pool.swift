@@ -59,6 +59,7 @@ public enum PoolBuilder {
     ) -> [Pool] {
         var claimed: Set<String> = []
         var pools: [Pool] = []
+        var result: [Pool] = []
         for poolConfig in config.resourceList {
             let candidates = self.candidates(snapshot.devices, type: poolConfig.deviceType)
             var devices: [PoolDevice] = []
@@ -74,11 +75,16 @@ public enum PoolBuilder {
                 }
             }
             let prefix = poolConfig.resourcePrefix.isEmpty ? defaultPrefix : poolConfig.resourcePrefix
-            var pool = Pool(config: poolConfig, prefix: prefix, devices: devices, selectorIndex: selectorIndex)
-            if let old = previous[pool.resourceName], poolConfig.checkHealthOnDeviceExist {
-                self.keepLost(&pool, old: old, snapshot: snapshot, claimed: &claimed)
+            pools.append(Pool(config: poolConfig, prefix: prefix, devices: devices, selectorIndex: selectorIndex))
+        }
+        // Only devices no pool claims now are kept (so a VF rebound on purpose moves to its new pool).
+        for i in pools.indices {
+            if let old = previous[pools[i].resourceName], pools[i].config.checkHealthOnDeviceExist {
+                self.keepLost(&pools[i], old: old, snapshot: snapshot, claimed: &claimed)
             }
-            if poolConfig.checkHealthOnPf {
+        }
+        for var pool in pools {
+            if pool.config.checkHealthOnPf {
                 for i in pool.devices.indices where pool.devices[i].healthy {
                     if let pf = pool.devices[i].device.pfName, snapshot.pfCarrier[pf] == false {
                         pool.devices[i].healthy = false
@@ -86,9 +92,9 @@ public enum PoolBuilder {
                     }
                 }
             }
-            pools.append(pool)
+            result.append(pool)
         }
-        return pools
+        return result
     }
 
     /// Devices that were advertised but now fail only the driver selector (a rebind in progress or gone wrong,
@@ -132,7 +138,8 @@ public enum SelectorMatcher {
     public static func matches(
         _ d: HostDevice,
         _ s: DeviceSelectors,
-        type: PoolDeviceType) -> Bool {
+        type: PoolDeviceType
+    ) -> Bool {
         if !s.vendors.isEmpty, !s.vendors.contains(d.vendor) { return false }
         if !s.devices.isEmpty, !s.devices.contains(d.device) { return false }
         if !s.drivers.isEmpty, !s.drivers.contains(d.driver ?? "") { return false }
@@ -143,11 +150,18 @@ public enum SelectorMatcher {
         case .netDevice:
             if !s.pciAddresses.isEmpty, !s.pciAddresses.contains(d.pciAddress) { return false }
             if !s.acpiIndexes.isEmpty, !s.acpiIndexes.contains(d.acpiIndex ?? "") { return false }
-            if !s.pfNames.isEmpty, !self.matchesFunctionList(s.pfNames, pf: d.pfName, index: d.functionIndex, caseInsensitive: true) {
+            if !s.pfNames.isEmpty,
+                !self.matchesFunctionList(s.pfNames, pf: d.pfName, index: d.functionIndex, caseInsensitive: true)
+            {
                 return false
             }
             if !s.rootDevices.isEmpty,
-                !self.matchesFunctionList(s.rootDevices, pf: d.pfAddress, index: d.functionIndex, caseInsensitive: false)
+                !self.matchesFunctionList(
+                    s.rootDevices,
+                    pf: d.pfAddress,
+                    index: d.functionIndex,
+                    caseInsensitive: false
+                )
             {
                 return false
             }
@@ -158,11 +172,18 @@ public enum SelectorMatcher {
             if !s.vdpaType.isEmpty, d.vdpa?.type != s.vdpaType { return false }
             return true
         case .auxNetDevice:
-            if !s.pfNames.isEmpty, !self.matchesFunctionList(s.pfNames, pf: d.pfName, index: d.functionIndex, caseInsensitive: true) {
+            if !s.pfNames.isEmpty,
+                !self.matchesFunctionList(s.pfNames, pf: d.pfName, index: d.functionIndex, caseInsensitive: true)
+            {
                 return false
             }
             if !s.rootDevices.isEmpty,
-                !self.matchesFunctionList(s.rootDevices, pf: d.pfAddress, index: d.functionIndex, caseInsensitive: false)
+                !self.matchesFunctionList(
+                    s.rootDevices,
+                    pf: d.pfAddress,
+                    index: d.functionIndex,
+                    caseInsensitive: false
+                )
             {
                 return false
             }
@@ -175,7 +196,8 @@ public enum SelectorMatcher {
 
     /// `pfNames`/`rootDevices`: `"<pf>[#<i>,<a>-<b>,…]"`. Only the first entry whose PF part matches is used;
     /// a malformed list makes that entry match nothing; a device without a PF never matches.
-    public static func matchesFunctionList(_ entries: [String], pf: String?, index: Int, caseInsensitive: Bool) -> Bool {
+    public static func matchesFunctionList(_ entries: [String], pf: String?, index: Int, caseInsensitive: Bool) -> Bool
+    {
         guard let pf, index >= 0 else { return false }
         for entry in entries {
             let parts = entry.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)

@@ -1,7 +1,8 @@
+import SriovHost
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SriovHost
 
 /// A minimal HTTP/1.1 liveness/readiness endpoint (`GET /healthz`, `GET /readyz`) on `0.0.0.0:<port>`, for the
 /// DaemonSet's probes. 200 `ok` while the plugin serves a valid configuration; 503 with the reason otherwise.
@@ -13,8 +14,13 @@ struct HealthEndpoint: Sendable {
     /// nil: healthy; otherwise the reason.
     let status: @Sendable () -> String?
 
-    func run() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// Serves until `stop()` returns true or the task is cancelled.
+    func run(until stop: @Sendable () -> Bool) async throws {
+        let fd = socket(
+            AF_INET,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0
+        )
         guard fd >= 0 else { throw HostError.system("cannot create the health socket", errno: errno) }
         defer { close(fd) }
         var one: Int32 = 1
@@ -22,7 +28,7 @@ struct HealthEndpoint: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(self.port).bigEndian)
-        address.sin_addr = in_addr(s_addr: INADDR_ANY)
+        address.sin_addr = in_addr(s_addr: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -31,8 +37,9 @@ struct HealthEndpoint: Sendable {
         guard bound == 0, listen(fd, 16) == 0 else {
             throw HostError.system("cannot listen on health port \(self.port)", errno: errno)
         }
-        while !Task.isCancelled {
-            let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        while !Task.isCancelled && !stop() {
+            let client = accept(fd, nil, nil)
+            if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
             if client < 0 {
                 try? await Task.sleep(for: .milliseconds(50))
                 continue

@@ -1,3 +1,4 @@
+import SriovAPI
 import Synchronization
 
 /// The device list of one pool as the kubelet sees it (ID, health, NUMA node).
