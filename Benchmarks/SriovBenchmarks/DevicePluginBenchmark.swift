@@ -32,6 +32,7 @@ enum DevicePluginBenchmark {
         options.mode = .legacy
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
         let plugin = DevicePlugin(options: options, sysfs: sysfs, logger: logger)
+        let configFile = options.configFile
         try await withFakeKubelet(directory: work + "/k") { kubelet in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await plugin.run() }
@@ -84,7 +85,7 @@ enum DevicePluginBenchmark {
                         with: i % 2 == 0 ? "[\"iavf\"],\"pfNames\":[\"ens1f0#0-31\"]" : "[\"iavf\"]"
                     )
                     let start = ContinuousClock.now
-                    try text.write(toFile: options.configFile, atomically: true, encoding: .utf8)
+                    try text.write(toFile: configFile, atomically: true, encoding: .utf8)
                     try await kubelet.wait("list after config change") {
                         ($0.resource(Self.resource)?.lists.count ?? 0) > before
                     }
