@@ -148,3 +148,11 @@ do {
 } catch {
     print("operator benchmark failed: \(error)")
 }
+
+// MARK: - Device plugin over unix sockets with the fake kubelet
+
+do {
+    try await DevicePluginBenchmark.run()
+} catch {
+    print("device plugin benchmark failed: \(error)")
+}

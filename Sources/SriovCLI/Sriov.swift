@@ -12,7 +12,7 @@ struct Sriov: AsyncParsableCommand {
         subcommands: [
             PlanCommand.self, ValidateCommand.self, DiscoverCommand.self, ApplyCommand.self, ResetCommand.self,
             SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self, DaemonCommand.self,
-            WaitForConfigCommand.self, ServiceCommand.self, InstallCNICommand.self,
+            WaitForConfigCommand.self, ServiceCommand.self, InstallCNICommand.self, DevicePluginCommand.self,
         ]
     )
 

@@ -1,1 +1,0 @@
-/// The kubelet device-plugin and plugin-registration APIs, generated from protos (issue 11).
