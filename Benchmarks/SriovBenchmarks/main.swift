@@ -178,3 +178,11 @@ do {
 } catch {
     print("operator benchmark failed: \(error)")
 }
+
+// MARK: - Webhooks over HTTPS
+
+do {
+    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
+} catch {
+    print("webhook benchmark failed: \(error)")
+}

@@ -18,7 +18,10 @@ struct ManifestsCommand: ParsableCommand {
         case crds
         case `operator`
         case all
+        case webhook
     }
+
+    @OptionGroup var webhookOptions: WebhookManifestOptions
 
     @OptionGroup var operatorOptions: OperatorOptions
 
@@ -45,6 +48,7 @@ struct ManifestsCommand: ParsableCommand {
                 image: settings
             )
         case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
+        case .webhook: objects = try self.webhookOptions.configurations(namespace: namespace)
         }
         switch self.output {
         case .json:

@@ -11,7 +11,7 @@ struct Sriov: AsyncParsableCommand {
             """,
         subcommands: [
             PlanCommand.self, ValidateCommand.self, DiscoverCommand.self, ApplyCommand.self, ResetCommand.self,
-            SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self,
+            SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self, WebhookCommand.self,
         ]
     )
 }

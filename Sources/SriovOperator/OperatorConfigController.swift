@@ -73,6 +73,9 @@ public struct OperatorConfigController: Sendable {
         ] {
             try await self.sync(rendered, owner: owner, logger: logger)
         }
+        // The webhook server's objects (issue 13), kept in WebhookDeployer.swift.
+        try await WebhookDeployer(client: self.client, namespace: ns, image: self.image)
+            .sync(config: config, owner: owner, logger: logger)
         return .requeueAfter(self.settings.resyncPeriod)
     }
 
