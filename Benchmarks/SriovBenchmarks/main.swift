@@ -156,3 +156,11 @@ do {
 } catch {
     print("device plugin benchmark failed: \(error)")
 }
+
+// MARK: - Webhooks over HTTPS
+
+do {
+    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
+} catch {
+    print("webhook benchmark failed: \(error)")
+}

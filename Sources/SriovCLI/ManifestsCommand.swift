@@ -22,7 +22,10 @@ struct ManifestsCommand: ParsableCommand {
         case `operator`
         case daemonsets
         case all
+        case webhook
     }
+
+    @OptionGroup var webhookOptions: WebhookManifestOptions
 
     @OptionGroup var operatorOptions: OperatorOptions
 
@@ -57,6 +60,7 @@ struct ManifestsCommand: ParsableCommand {
                 DaemonSetRenderer.devicePlugin(options: options, image: settings, components: components),
             ]
         case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
+        case .webhook: objects = try self.webhookOptions.configurations(namespace: namespace)
         }
         switch self.output {
         case .json:

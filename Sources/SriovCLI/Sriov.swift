@@ -13,6 +13,7 @@ struct Sriov: AsyncParsableCommand {
             PlanCommand.self, ValidateCommand.self, DiscoverCommand.self, ApplyCommand.self, ResetCommand.self,
             SimulateCommand.self, ManifestsCommand.self, OperatorCommand.self, DaemonCommand.self,
             WaitForConfigCommand.self, ServiceCommand.self, InstallCNICommand.self, DevicePluginCommand.self,
+            WebhookCommand.self,
         ]
     )
 

@@ -35,10 +35,10 @@ public struct DaemonSet: Resource, LenientDecodable {
 /// watched), while an idle resync writes nothing.
 ///
 /// Honoured: `logLevel` (0 info, 1 debug, 2 trace), `disableDrain` (drain controller),
-/// `configDaemonNodeSelector`, `configurationMode`, `disablePlugins`, `useCDI`, `configDaemonEnvVars` and the
-/// known `featureGates` (render). Rejected, reported as Ready=False reason `UnsupportedConfiguration`:
-/// `enableInjector` and `enableOperatorWebhook` (this operator does not deploy the injector or the webhooks;
-/// `status.injector`/`status.operatorWebhook` say `NotDeployed`), unknown feature gates, and a `logLevel`
+/// `configDaemonNodeSelector`, `configurationMode`, `disablePlugins`, `useCDI`, `configDaemonEnvVars`, the
+/// known `featureGates` (render), and `enableInjector` / `enableOperatorWebhook` (the webhook server's
+/// objects, `WebhookDeployer`; `status.injector`/`status.operatorWebhook` say `Enabled` or `Disabled`).
+/// Rejected, reported as Ready=False reason `UnsupportedConfiguration`: unknown feature gates and a `logLevel`
 /// outside 0–2. Everything honoured still applies.
 public struct OperatorConfigController: Sendable {
     public static let hashAnnotation = "sriovnetwork.openshift.io/rendered-hash"
@@ -82,12 +82,6 @@ public struct OperatorConfigController: Sendable {
         let known = Set(FeatureGate.allCases.map(\.rawValue))
         let unknown = config.spec.featureGates.keys.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty { problems.append("unknown featureGates \(unknown.joined(separator: ", "))") }
-        if config.spec.enableInjector {
-            problems.append("enableInjector: this operator does not deploy network-resources-injector")
-        }
-        if config.spec.enableOperatorWebhook {
-            problems.append("enableOperatorWebhook: this operator does not deploy the admission webhooks")
-        }
 
         let options = RenderOptions(namespace: ns, resourcePrefix: self.settings.resourcePrefix, operatorConfig: config)
         let owner = OwnerReference(
@@ -108,6 +102,13 @@ public struct OperatorConfigController: Sendable {
             } catch {
                 syncError = syncError ?? error
             }
+        }
+        // The webhook server's objects (issue 13), kept in WebhookDeployer.swift.
+        do {
+            try await WebhookDeployer(client: self.client, namespace: ns, image: self.image)
+                .sync(config: config, owner: owner, logger: logger)
+        } catch {
+            syncError = syncError ?? error
         }
         try await self.writeStatus(config, problems: problems, syncError: syncError, logger: logger)
         if let syncError { throw syncError }
@@ -131,8 +132,8 @@ public struct OperatorConfigController: Sendable {
                 ("True", "OperatorConfigReady", "the operator config is applied")
             }
         let current = config.status?.conditions.first { $0.type == "Ready" }
-        let injector = config.spec.enableInjector ? "NotDeployed" : "Disabled"
-        let webhook = config.spec.enableOperatorWebhook ? "NotDeployed" : "Disabled"
+        let injector = config.spec.enableInjector ? "Enabled" : "Disabled"
+        let webhook = config.spec.enableOperatorWebhook ? "Enabled" : "Disabled"
         if current?.status == status, current?.reason == reason, current?.message == message,
             current?.observedGeneration == config.metadata.generation, config.status?.injector == injector,
             config.status?.operatorWebhook == webhook

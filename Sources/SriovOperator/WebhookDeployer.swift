@@ -1,0 +1,146 @@
+public import KubeClient
+public import KubeCore
+public import Logging
+public import SriovAPI
+public import SriovRender
+
+/// Keeps the webhook server's objects (``SriovRender/WebhookManifests``) as the `default` SriovOperatorConfig
+/// asks: `enableOperatorWebhook` → the operator's Validating and Mutating configurations, `enableInjector` →
+/// the injector's configuration, either → the `operator-webhook` Deployment, Service and RBAC. What is not
+/// asked for is deleted.
+///
+/// Objects are written with server-side apply (field manager `sriov-network-operator`), so a resync of an
+/// unchanged object changes nothing. A `caBundle` already in a configuration (patched in by
+/// `sriov webhook --self-signed`, or by cert-manager) is kept when the rendered one has none. Namespaced
+/// objects are owned by the SriovOperatorConfig.
+///
+/// Called by ``OperatorConfigController/reconcile(logger:)``.
+public struct WebhookDeployer: Sendable {
+    public static let fieldManager = "sriov-network-operator"
+
+    let client: KubeClient
+    let namespace: String
+    let image: ImageSettings
+
+    public init(client: KubeClient, namespace: String, image: ImageSettings) {
+        self.client = client
+        self.namespace = namespace
+        self.image = image
+    }
+
+    public func sync(config: SriovOperatorConfig, owner: OwnerReference, logger: Logger) async throws {
+        let options = WebhookManifests.options(for: config, namespace: self.namespace, image: self.image)
+        let wanted = WebhookManifests.all(options)
+        var keep = Set<String>()
+        for var object in wanted {
+            let location = try Self.location(of: object, namespace: self.namespace)
+            keep.insert(location.path)
+            if location.namespaced, case .object(var root) = object, case .object(var meta) = root["metadata"] {
+                meta["ownerReferences"] = .array([try ValueEncoder().encode(owner)])
+                root["metadata"] = .object(meta)
+                object = .object(root)
+            }
+            if object["webhooks"] != nil { object = try await self.keepingCABundle(object, path: location.path) }
+            _ = try await self.client.perform(
+                KubeRequest(
+                    method: "PATCH",
+                    path: location.path,
+                    query: [("fieldManager", Self.fieldManager), ("force", "true")],
+                    body: Array(GoJSON.encode(object).utf8),
+                    contentType: "application/apply-patch+yaml",
+                    verb: "apply",
+                    resource: location.path
+                )
+            )
+        }
+        let everything = WebhookManifests.all(
+            WebhookManifests.Options(
+                namespace: self.namespace,
+                image: self.image,
+                operatorWebhook: true,
+                injector: true
+            )
+        )
+        for object in everything {
+            let location = try Self.location(of: object, namespace: self.namespace)
+            guard !keep.contains(location.path) else { continue }
+            // Look before deleting, so that a resync with the webhooks off writes nothing.
+            do {
+                _ = try await self.client.perform(
+                    KubeRequest(method: "GET", path: location.path, verb: "get", resource: location.path)
+                )
+                _ = try await self.client.perform(
+                    KubeRequest(method: "DELETE", path: location.path, verb: "delete", resource: location.path)
+                )
+                logger.info("webhook object deleted", metadata: ["k8s.path": "\(location.path)"])
+            } catch let error as KubeError where error.isNotFound {}
+        }
+    }
+
+    /// `object` with each webhook's `caBundle` taken from the stored configuration when it has none.
+    func keepingCABundle(_ object: JSONValue, path: String) async throws -> JSONValue {
+        let stored: JSONValue
+        do {
+            stored = try JSONParser.parse(
+                try await self.client.perform(KubeRequest(method: "GET", path: path, verb: "get", resource: path))
+            )
+        } catch let error as KubeError where error.isNotFound {
+            return object
+        }
+        var bundles: [String: JSONValue] = [:]
+        for hook in stored["webhooks"]?.arrayValue ?? [] {
+            if let name = hook["name"]?.stringValue, let bundle = hook["clientConfig"]?["caBundle"] {
+                bundles[name] = bundle
+            }
+        }
+        guard case .object(var root) = object else { return object }
+        var hooks = root["webhooks"]?.arrayValue ?? []
+        for index in hooks.indices {
+            guard case .object(var hook) = hooks[index], let name = hook["name"]?.stringValue,
+                var client = hook["clientConfig"]?.objectValue, client["caBundle"] == nil, let bundle = bundles[name]
+            else { continue }
+            client["caBundle"] = bundle
+            hook["clientConfig"] = .object(client)
+            hooks[index] = .object(hook)
+        }
+        root["webhooks"] = .array(hooks)
+        return .object(root)
+    }
+
+    struct Location {
+        var path: String
+        var namespaced: Bool
+    }
+
+    static func location(of object: JSONValue, namespace: String) throws -> Location {
+        let kind = object["kind"]?.stringValue ?? ""
+        let name = object["metadata"]?["name"]?.stringValue ?? ""
+        let table: [String: (prefix: String, plural: String, namespaced: Bool)] = [
+            "ServiceAccount": ("/api/v1", "serviceaccounts", true),
+            "Service": ("/api/v1", "services", true),
+            "Deployment": ("/apis/apps/v1", "deployments", true),
+            "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", false),
+            "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
+            "ValidatingWebhookConfiguration": (
+                "/apis/admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", false
+            ),
+            "MutatingWebhookConfiguration": (
+                "/apis/admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations", false
+            ),
+        ]
+        guard let entry = table[kind], !name.isEmpty else {
+            throw KubeError(
+                status: 0,
+                reason: "Invalid",
+                message: "webhook manifest of kind \(kind) named \(GoJSON.quote(name)) has no known API path",
+                verb: "apply",
+                resource: kind
+            )
+        }
+        let path =
+            entry.namespaced
+            ? "\(entry.prefix)/namespaces/\(namespace)/\(entry.plural)/\(name)"
+            : "\(entry.prefix)/\(entry.plural)/\(name)"
+        return Location(path: path, namespaced: entry.namespaced)
+    }
+}

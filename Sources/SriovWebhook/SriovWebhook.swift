@@ -1,1 +1,0 @@
-/// Admission webhooks and the network-resources injector (issue 13).
