@@ -4,6 +4,7 @@ import KubeRuntime
 public import Logging
 public import SriovAPI
 import SriovRender
+import Synchronization
 
 /// The NodeState, the Node, the operator config and the device-plugin pods in a cluster.
 ///
@@ -117,7 +118,7 @@ public struct KubernetesNodeStateSource: NodeStateSource {
     }
 
     /// list + watch of the one object named after the node, relisting after 410 Gone or a dropped stream.
-    func watchLoop<R: Resource>(_ type: R.Type, namespace: String?, _ changed: @Sendable () -> Void) async {
+    func watchLoop<R: Resource>(_ type: R.Type, namespace: String?, _ changed: @escaping @Sendable () -> Void) async {
         let api = self.client.api(type, namespace: namespace)
         let selector = "metadata.name=\(self.nodeName)"
         var resourceVersion: String?
@@ -128,29 +129,20 @@ public struct KubernetesNodeStateSource: NodeStateSource {
                     resourceVersion = try await api.list(fieldSelector: selector).resourceVersion
                     changed()
                 }
-                let request = KubeRequest(
-                    method: "GET",
-                    path: api.path(),
-                    query: [
-                        ("watch", "true"), ("resourceVersion", resourceVersion ?? ""), ("fieldSelector", selector),
-                        ("allowWatchBookmarks", "true"), ("timeoutSeconds", "300"),
-                    ],
-                    verb: "watch",
-                    resource: "\(R.plural) \(self.nodeName)"
-                )
-                let lines = try await self.client.transport.lines(request, idleTimeout: .seconds(360))
-                for try await line in lines {
-                    let event = try JSONParser.parse(line)
-                    let type = event["type"]?.stringValue ?? ""
-                    if type == "ERROR" {
-                        resourceVersion = nil  // 410 Gone or another error: relist
-                        break
+                // The version seen last, advanced by every event (a bookmark too), so a dropped stream
+                // resumes where it stopped; an ERROR event (410 Gone, …) throws and relists below.
+                let seen = Mutex<String?>(resourceVersion)
+                try await api.watch(resourceVersion: resourceVersion ?? "", fieldSelector: selector) { event in
+                    switch event {
+                    case .added(let object), .modified(let object), .deleted(let object):
+                        let version = object.metadata.resourceVersion
+                        if !version.isEmpty { seen.withLock { $0 = version } }
+                        changed()
+                    case .bookmark(let version), .undecodable(let version, _):
+                        seen.withLock { $0 = version }
                     }
-                    if let version = event["object"]?["metadata"]?["resourceVersion"]?.stringValue {
-                        resourceVersion = version
-                    }
-                    if type != "BOOKMARK" { changed() }
                 }
+                resourceVersion = seen.withLock { $0 }
                 failures = 0
             } catch {
                 if Task.isCancelled { return }
