@@ -358,8 +358,18 @@ struct DrainIntegrationTests {
         let s = try await DrainScenario.start(.fake, nodes: names)
         do {
             try await eventually("synced") { try await s.current("n0") == DrainState.idle }
-            try await Task.sleep(for: .milliseconds(500))
             let metrics = s.op.metrics
+            // Settled: no policy reconcile and no drain enqueue for a whole second.
+            var last = (-1.0, -1.0)
+            try await eventually("settled", timeout: .seconds(30)) {
+                let now = (
+                    Self.policyReconciles(metrics),
+                    metrics.value("workqueue_adds_total", labels: [("name", "drain")]) ?? 0
+                )
+                defer { last = now }
+                try await Task.sleep(for: .seconds(1))
+                return now == last
+            }
             let drainAdds = metrics.value("workqueue_adds_total", labels: [("name", "drain")]) ?? 0
             let renders = Self.policyReconciles(metrics)
             _ = try await s.states.mergePatch("n3", ["metadata": ["annotations": ["unrelated": "x"]]])

@@ -85,12 +85,12 @@ struct OperatorHardeningTests {
             #expect(status.terms == 1)
             // Every lease request fails: after the renew deadline the term ends.
             fake.faults.failNext(100_000, pathContains: "/leases", status: 500)
-            try await eventually("leadership lost", timeout: .seconds(10)) { !status.isLeading }
+            try await eventually("leadership lost", timeout: .seconds(30)) { !status.isLeading }
             #expect(
                 op.metrics.value("leader_election_master_status", labels: [("name", OperatorService.leaseName)]) == 0
             )
             fake.faults.reset()
-            try await eventually("leadership regained", timeout: .seconds(10)) { status.isLeading && status.terms == 2 }
+            try await eventually("leadership regained", timeout: .seconds(30)) { status.isLeading && status.terms == 2 }
             // The second term's queues hand out keys: a new node gets its NodeState.
             _ = try await cluster.client.api(Node.self).create(Node.worker("late-node"))
             try await eventually("second term renders a new node") {
