@@ -29,6 +29,12 @@ func measure(_ label: String, _ body: () -> Void) -> Double {
     return median
 }
 
+// `--webhook`: only the webhook benchmark (HTTPS throughput, one-policy validation); not in the default run yet.
+if CommandLine.arguments.contains("--webhook") {
+    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
+    exit(0)
+}
+
 print("sriov-bench: render a synthetic cluster of \(nodeCount) nodes × 4 PFs with \(policyCount) policies")
 print("(\(repetitions) runs each; release build recommended: swift run -c release sriov-bench)")
 let cluster = SyntheticCluster(nodeCount: nodeCount, policyCount: policyCount)
@@ -177,12 +183,4 @@ do {
     try await OperatorBenchmark.run(nodes: nodeCount, policies: policyCount)
 } catch {
     print("operator benchmark failed: \(error)")
-}
-
-// MARK: - Webhooks over HTTPS
-
-do {
-    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
-} catch {
-    print("webhook benchmark failed: \(error)")
 }
