@@ -36,6 +36,12 @@ func measure(_ label: String, _ body: () -> Void) -> Double {
     return median
 }
 
+// `--webhook`: only the webhook benchmark (HTTPS throughput, one-policy validation).
+if CommandLine.arguments.contains("--webhook") {
+    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
+    exit(0)
+}
+
 // Sections: `sriov-bench render` runs only the render benchmarks; no section name runs everything.
 let sections = Set(CommandLine.arguments.dropFirst().filter { Int($0) == nil && !$0.hasPrefix("--") })
 if sections.isEmpty || sections.contains("render") {
@@ -155,12 +161,4 @@ do {
     try await DevicePluginBenchmark.run()
 } catch {
     print("device plugin benchmark failed: \(error)")
-}
-
-// MARK: - Webhooks over HTTPS
-
-do {
-    try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
-} catch {
-    print("webhook benchmark failed: \(error)")
 }
