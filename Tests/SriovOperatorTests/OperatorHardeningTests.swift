@@ -395,7 +395,7 @@ struct OperatorHardeningTests {
         await cluster.stop()
     }
 
-    @Test("SriovOperatorConfig: logLevel sets the operator's level; an unknown gate is rejected; enableInjector is reported")
+    @Test("SriovOperatorConfig: logLevel sets the level; an unknown gate is rejected; enableInjector is honoured")
     func operatorConfig() async throws {
         let cluster = try await TestCluster.start(.fake)
         var snapshot = try self.examples()
