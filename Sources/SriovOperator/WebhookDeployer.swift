@@ -9,8 +9,9 @@ public import SriovRender
 /// the injector's configuration, either → the `operator-webhook` Deployment, Service and RBAC. What is not
 /// asked for is deleted.
 ///
-/// Objects are written with server-side apply (field manager `sriov-network-operator`), so a resync of an
-/// unchanged object changes nothing. A `caBundle` already in a configuration (patched in by
+/// Objects are written with server-side apply (field manager `sriov-network-operator`) only when the stored one
+/// lacks the rendered hash annotation, so an idle resync writes nothing; the webhook configurations are
+/// registered only once the webhook Deployment has an available replica. A `caBundle` already in a configuration (patched in by
 /// `sriov webhook --self-signed`, or by cert-manager) is kept when the rendered one has none. Namespaced
 /// objects are owned by the SriovOperatorConfig.
 ///
@@ -32,26 +33,23 @@ public struct WebhookDeployer: Sendable {
         let options = WebhookManifests.options(for: config, namespace: self.namespace, image: self.image)
         let wanted = WebhookManifests.all(options)
         var keep = Set<String>()
-        for var object in wanted {
-            let location = try Self.location(of: object, namespace: self.namespace)
-            keep.insert(location.path)
-            if location.namespaced, case .object(var root) = object, case .object(var meta) = root["metadata"] {
-                meta["ownerReferences"] = .array([try ValueEncoder().encode(owner)])
-                root["metadata"] = .object(meta)
-                object = .object(root)
+        // Webhook configurations go last, and only once the webhook Deployment has an available replica: a
+        // configuration with `failurePolicy: Fail` whose server is not running would refuse every write of the
+        // kinds it covers (upstream registers them at once; an unpullable image then blocks the cluster).
+        let configurations = wanted.filter { $0["webhooks"] != nil }
+        for object in wanted where object["webhooks"] == nil {
+            keep.insert(try await self.write(object, owner: owner, logger: logger))
+        }
+        if !configurations.isEmpty {
+            if try await self.webhookServerAvailable() {
+                for object in configurations { keep.insert(try await self.write(object, owner: owner, logger: logger)) }
+            } else {
+                // Keep what is registered already (a rollout of the Deployment must not drop admission).
+                for object in configurations {
+                    keep.insert(try Self.location(of: object, namespace: self.namespace).path)
+                }
+                logger.info("webhook configurations wait for an available webhook server")
             }
-            if object["webhooks"] != nil { object = try await self.keepingCABundle(object, path: location.path) }
-            _ = try await self.client.perform(
-                KubeRequest(
-                    method: "PATCH",
-                    path: location.path,
-                    query: [("fieldManager", Self.fieldManager), ("force", "true")],
-                    body: Array(GoJSON.encode(object).utf8),
-                    contentType: "application/apply-patch+yaml",
-                    verb: "apply",
-                    resource: location.path
-                )
-            )
         }
         let everything = WebhookManifests.all(
             WebhookManifests.Options(
@@ -74,6 +72,64 @@ public struct WebhookDeployer: Sendable {
                 )
                 logger.info("webhook object deleted", metadata: ["k8s.path": "\(location.path)"])
             } catch let error as KubeError where error.isNotFound {}
+        }
+    }
+
+    public static let hashAnnotation = "sriovnetwork.openshift.io/rendered-hash"
+
+    /// Writes `object` with server-side apply unless the stored one carries the same rendered hash (an idle
+    /// resync writes nothing); returns its path.
+    func write(_ rendered: JSONValue, owner: OwnerReference, logger: Logger) async throws -> String {
+        let location = try Self.location(of: rendered, namespace: self.namespace)
+        var object = rendered
+        guard case .object(var root) = object, case .object(var meta) = root["metadata"] else { return location.path }
+        if location.namespaced { meta["ownerReferences"] = .array([try ValueEncoder().encode(owner)]) }
+        let hash = OperatorConfigController.hash(GoJSON.encode(rendered))
+        var annotations = meta["annotations"]?.objectValue ?? [:]
+        annotations[Self.hashAnnotation] = .string(hash)
+        meta["annotations"] = .object(annotations)
+        root["metadata"] = .object(meta)
+        object = .object(root)
+        let stored: JSONValue?
+        do {
+            stored = try JSONParser.parse(
+                try await self.client.perform(
+                    KubeRequest(method: "GET", path: location.path, verb: "get", resource: location.path)
+                )
+            )
+        } catch let error as KubeError where error.isNotFound {
+            stored = nil
+        }
+        if let stored, stored["metadata"]?["annotations"]?[Self.hashAnnotation]?.stringValue == hash {
+            return location.path
+        }
+        if object["webhooks"] != nil { object = try await self.keepingCABundle(object, path: location.path) }
+        _ = try await self.client.perform(
+            KubeRequest(
+                method: "PATCH",
+                path: location.path,
+                query: [("fieldManager", Self.fieldManager), ("force", "true")],
+                body: Array(GoJSON.encode(object).utf8),
+                contentType: "application/apply-patch+yaml",
+                verb: "apply",
+                resource: location.path
+            )
+        )
+        logger.info("webhook object applied", metadata: ["k8s.path": "\(location.path)"])
+        return location.path
+    }
+
+    /// Whether the `operator-webhook` Deployment reports an available replica.
+    func webhookServerAvailable() async throws -> Bool {
+        let path = "/apis/apps/v1/namespaces/\(self.namespace)/deployments/\(WebhookManifests.name)"
+        do {
+            let stored = try JSONParser.parse(
+                try await self.client.perform(KubeRequest(method: "GET", path: path, verb: "get", resource: path))
+            )
+            if case .int(let available) = stored["status"]?["availableReplicas"] { return available > 0 }
+            return false
+        } catch let error as KubeError where error.isNotFound {
+            return false
         }
     }
 

@@ -149,21 +149,24 @@ struct RealAPIServerWebhookTests {
         // The API server picks up new webhook configurations within a second or so; a server-side dry run
         // calls the webhooks without storing anything.
         try await Self.waitFor("webhook configurations active") {
-            let result = try server.kubectl(["apply", "--dry-run=server", "-f", "-"], stdin: badRange)
+            let result = try await server.kubectlAsync(["apply", "--dry-run=server", "-f", "-"], stdin: badRange)
             return result.status != 0 && result.stderr.contains(expected)
         }
-        let refused = try server.kubectl(["apply", "-f", "-"], stdin: badRange)
+        let refused = try await server.kubectlAsync(["apply", "-f", "-"], stdin: badRange)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("denied the request: \(expected)"), "\(refused.stderr)")
 
-        let accepted = try server.kubectl(["apply", "-f", "-"], stdin: Self.policyYAML("good", pf: "ens803f0"))
+        let accepted = try await server.kubectlAsync(
+            ["apply", "-f", "-"],
+            stdin: Self.policyYAML("good", pf: "ens803f0")
+        )
         #expect(accepted.status == 0, "\(accepted.stderr)")
-        let priority = try server.kubectl([
+        let priority = try await server.kubectlAsync([
             "get", "sriovnetworknodepolicy", "good", "-n", Self.namespace, "-o", "jsonpath={.spec.priority}",
         ])
         #expect(priority.stdout == "99")
 
-        let nowhere = try server.kubectl(
+        let nowhere = try await server.kubectlAsync(
             ["apply", "-f", "-"],
             stdin: Self.policyYAML("nowhere", pf: "ens803f1", nodeSelector: "no-such-label: x")
         )
@@ -173,29 +176,39 @@ struct RealAPIServerWebhookTests {
             "\(nowhere.stderr)"
         )
 
-        let deleted = try server.kubectl(["delete", "sriovnetworknodepolicy", "good", "-n", Self.namespace])
+        let deleted = try await server.kubectlAsync(["delete", "sriovnetworknodepolicy", "good", "-n", Self.namespace])
         #expect(deleted.status == 0, "\(deleted.stderr)")
 
-        let pod = try server.kubectl(["apply", "-f", "-"], stdin: Self.podYAML("with-net", networks: "net-a"))
+        let pod = try await server.kubectlAsync(
+            ["apply", "-f", "-"],
+            stdin: Self.podYAML("with-net", networks: "net-a")
+        )
         #expect(pod.status == 0, "\(pod.stderr)")
-        let requests = try server.kubectl([
+        let requests = try await server.kubectlAsync([
             "get", "pod", "with-net", "-n", Self.apps, "-o", "jsonpath={.spec.containers[0].resources.requests}",
         ])
         #expect(requests.stdout.contains("\"openshift.io/intel_netdev\":\"1\""), "\(requests.stdout)")
-        let volumes = try server.kubectl([
+        let volumes = try await server.kubectlAsync([
             "get", "pod", "with-net", "-n", Self.apps, "-o", "jsonpath={.spec.volumes[*].name}",
         ])
         #expect(volumes.stdout.contains("podnetinfo"))
 
-        let ghost = try server.kubectl(["apply", "-f", "-"], stdin: Self.podYAML("ghost-net", networks: "net-a,ghost"))
+        let ghost = try await server.kubectlAsync(
+            ["apply", "-f", "-"],
+            stdin: Self.podYAML("ghost-net", networks: "net-a,ghost")
+        )
         #expect(ghost.status != 0)
         #expect(ghost.stderr.contains("could not find network attachment definition 'apps/ghost'"), "\(ghost.stderr)")
     }
 
-    static func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+    static func waitFor(
+        _ what: String,
+        timeout: Duration = .seconds(90),
+        _ condition: () async throws -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if (try? condition()) == true { return }
+            if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
         Issue.record("timed out waiting for \(what)")

@@ -54,6 +54,13 @@ extension OperatorManifests {
             Self.rule(sriovGroup, Self.networkPlurals, Self.writeVerbs),
             Self.rule(sriovGroup, Self.networkPlurals.map { "\($0)/status" }, Self.statusVerbs),
             Self.rule(sriovGroup, Self.networkPlurals.map { "\($0)/finalizers" }, Self.finalizerVerbs),
+            // The webhook server's objects, when SriovOperatorConfig enables them (WebhookDeployer).
+            Self.rule(
+                "admissionregistration.k8s.io",
+                ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+                Self.writeVerbs
+            ),
+            Self.rule("rbac.authorization.k8s.io", ["clusterroles", "clusterrolebindings"], Self.writeVerbs),
         ]
     }
 
@@ -63,7 +70,8 @@ extension OperatorManifests {
         [
             Self.rule("", ["configmaps", "services"], Self.writeVerbs),
             Self.rule("", ["secrets"], Self.readVerbs),
-            Self.rule("apps", ["daemonsets"], Self.writeVerbs),
+            Self.rule("apps", ["daemonsets", "deployments"], Self.writeVerbs),
+            Self.rule("", ["serviceaccounts"], Self.writeVerbs),
             Self.rule(sriovGroup, Self.sriovPlurals, Self.writeVerbs),
             Self.rule(sriovGroup, Self.sriovPlurals.map { "\($0)/status" }, Self.statusVerbs),
             Self.rule(sriovGroup, Self.sriovPlurals.map { "\($0)/finalizers" }, Self.finalizerVerbs),

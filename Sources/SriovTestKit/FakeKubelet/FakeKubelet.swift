@@ -91,7 +91,7 @@ public final class FakeKubelet: Sendable {
     /// - Throws: ``FakeKubeletError`` with `what` when it does not.
     public func wait(
         _ what: String,
-        timeout: Duration = .seconds(15),
+        timeout: Duration = .seconds(60),
         until condition: @Sendable (FakeKubelet) -> Bool
     ) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)

@@ -192,6 +192,21 @@ public final class RealAPIServer: Sendable {
         return try runProcess(kubectl, ["--kubeconfig", self.kubeconfigPath] + args, stdin: stdin)
     }
 
+    /// ``kubectl(_:stdin:)`` on a thread of its own, so the caller's cooperative thread stays free while
+    /// kubectl waits: the API server may call back into this process (an admission webhook served by the
+    /// test) before kubectl returns, and on a 2-core machine the blocked pool would leave nobody to answer.
+    public func kubectlAsync(
+        _ args: [String],
+        stdin: String? = nil
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try self.kubectl(args, stdin: stdin) })
+            }
+            thread.start()
+        }
+    }
+
     // MARK: - Helpers
 
     private static func read(_ path: String) throws -> String {
