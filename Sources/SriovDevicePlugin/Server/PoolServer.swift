@@ -236,9 +236,14 @@ public final class PoolServer: Sendable {
         }
     }
 
+    /// The identity of the file at `path`: its inode number mixed with its change time. The inode number alone
+    /// is not enough: a socket removed and created again (a kubelet restart) often gets the same number back.
     static func inode(_ path: String) -> UInt64? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
-        return UInt64(info.st_ino)
+        var identity = UInt64(info.st_ino)
+        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_ctim.tv_sec))
+        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_ctim.tv_nsec))
+        return identity
     }
 }

@@ -354,8 +354,12 @@ public final class FakeKubelet: Sendable {
 
     static func inode(_ path: String) -> UInt64? {
         // FileManager instead of lstat(2): the `stat` struct belongs to another clang module here.
+        // Mixed with the modification time: a socket created again often gets the same inode number back,
+        // while the real kubelet's plugin watcher sees every creation (fsnotify).
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.systemFileNumber] as? NSNumber)?.uint64Value
+        guard let number = (attributes?[.systemFileNumber] as? NSNumber)?.uint64Value else { return nil }
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return number &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(modified * 1e9))
     }
 }
 
