@@ -78,7 +78,7 @@ let namespace = "sriov-network-operator"
 /// Polls `condition` until it holds or `timeout` passes.
 func eventually(
     _ what: String,
-    timeout: Duration = .seconds(30),
+    timeout: Duration = .seconds(90),
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
@@ -245,7 +245,7 @@ final class TestDeployment: Sendable {
     func waitSucceeded(
         _ node: SimulatedNode,
         _ what: String,
-        timeout: Duration = .seconds(30),
+        timeout: Duration = .seconds(90),
         _ check: @escaping (SimulatedNode, SriovNetworkNodeState) -> Bool = { _, _ in true }
     ) async throws {
         try await eventually("\(node.name): \(what)", timeout: timeout) {

@@ -124,7 +124,8 @@ struct RealAPIServerWebhookTests {
                 url: "https://127.0.0.1:\(port)",
                 caBundlePEM: pair.caPEM
             )
-            for configuration in WebhookManifests.configurations(options) {
+            for rendered in WebhookManifests.configurations(options) {
+                let configuration = Self.withMaximumTimeout(rendered)
                 let plural = (configuration["kind"]?.stringValue ?? "").lowercased() + "s"
                 _ = try await client.perform(
                     KubeRequest(
@@ -199,6 +200,23 @@ struct RealAPIServerWebhookTests {
         )
         #expect(ghost.status != 0)
         #expect(ghost.stderr.contains("could not find network attachment definition 'apps/ghost'"), "\(ghost.stderr)")
+    }
+
+    /// `configuration` with every webhook's `timeoutSeconds` at the API's maximum (30): the webhook under test
+    /// shares a 2-core machine with the whole parallel suite, so the API server must wait longer than the
+    /// production default of 10 s before it gives up on a call.
+    static func withMaximumTimeout(_ configuration: JSONValue) -> JSONValue {
+        guard case .object(var root) = configuration, let hooks = root["webhooks"]?.arrayValue else {
+            return configuration
+        }
+        root["webhooks"] = .array(
+            hooks.map { hook in
+                guard case .object(var object) = hook else { return hook }
+                object["timeoutSeconds"] = .int(30)
+                return .object(object)
+            }
+        )
+        return .object(root)
     }
 
     static func waitFor(
