@@ -37,7 +37,7 @@ struct DaemonRebootTests {
         _ = try await deployment.policies.create(
             .fixture("dpdk").pfNames("ens1f0").numVfs(2).resourceName("dpdk").deviceType("vfio-pci")
         )
-        try await deployment.waitSucceeded(a, "vfio-pci VFs after the reboot", timeout: .seconds(45)) { node, _ in
+        try await deployment.waitSucceeded(a, "vfio-pci VFs after the reboot", timeout: .seconds(150)) { node, _ in
             node.vfDrivers(SimulatedNode.pf0) == ["vfio-pci", "vfio-pci"]
         }
         let fs = LinuxSysFS(root: a.root)
@@ -47,7 +47,7 @@ struct DaemonRebootTests {
         #expect(log.contains("systemd-run --unit sriov-network-config-daemon-reboot"))
         #expect(try fs.readInt(SimulatedCommandRunner.rebootCountFile) == 1)
 
-        try await eventually("worker-b gives up after 2 reboots", timeout: .seconds(45)) {
+        try await eventually("worker-b gives up after 2 reboots", timeout: .seconds(150)) {
             let state = try await deployment.state(b.name)
             return state.status.syncStatus == SyncStatus.failed
                 && state.status.lastSyncError.contains("rebooted 2 times")
