@@ -236,14 +236,15 @@ public final class PoolServer: Sendable {
         }
     }
 
-    /// The identity of the file at `path`: its inode number mixed with its change time. The inode number alone
-    /// is not enough: a socket removed and created again (a kubelet restart) often gets the same number back.
+    /// The identity of the file at `path`: its inode number mixed with its modification time (set when a socket
+    /// is created; unlike the change time, a chmod leaves it alone). The inode number alone is not enough: a
+    /// socket removed and created again (a kubelet restart) often gets the same number back.
     static func inode(_ path: String) -> UInt64? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         var identity = UInt64(info.st_ino)
-        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_ctim.tv_sec))
-        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_ctim.tv_nsec))
+        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_mtim.tv_sec))
+        identity = identity &* 0x100_0000_01B3 ^ UInt64(bitPattern: Int64(info.st_mtim.tv_nsec))
         return identity
     }
 }
