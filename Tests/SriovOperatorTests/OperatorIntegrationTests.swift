@@ -71,7 +71,7 @@ enum Backend: Sendable, CustomTestStringConvertible {
 /// Polls `condition` until it holds or `timeout` passes.
 func eventually(
     _ what: String,
-    timeout: Duration = .seconds(20),
+    timeout: Duration = .seconds(60),
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
