@@ -136,6 +136,17 @@ struct PluginEnv: Sendable {
     let group: ServiceGroup
 
     /// Waits for the resource's latest list to satisfy `condition`.
+    /// How many times the kubelet accepted a Register for `resource`. Tests compare counts before and after an
+    /// event instead of asserting 1: on a heavily loaded machine a Register that timed out on the plugin's side
+    /// may still have reached the kubelet, and the plugin's retry is then a second (harmless) registration.
+    /// The count is taken once the plugin itself saw its Register succeed, so no retry is still pending.
+    func registrations(_ resource: String) async throws -> Int {
+        try await self.kubelet.wait("\(resource) registered on the plugin's side") { _ in
+            self.plugin.servers[resource]?.isRegistered == true
+        }
+        return self.kubelet.registrations.filter { $0.resourceName == resource }.count
+    }
+
     func waitForList(
         _ resource: String,
         _ what: String,
@@ -165,7 +176,7 @@ struct FakeKubeletDevice: Sendable, Equatable {
 extension Logger {
     static let test: Logger = {
         var logger = Logger(label: "test.device-plugin")
-        logger.logLevel = .critical
+        logger.logLevel = getenv("SRIOV_TEST_LOG") != nil ? .debug : .critical
         return logger
     }()
 }

@@ -64,7 +64,8 @@ struct KubeletTests {
             #"{"resourceList":[{"resourceName":"none","selectors":[{"devices":["154C"]}]},{"resourceName":"intel_sriov_netdevice","selectors":[{"devices":["154c"]}]}]}"#
         try await withPlugin(config: config) { env in
             try await env.kubelet.wait("registration") { $0.resource(basicResource)?.devices != nil }
-            #expect(env.kubelet.registrations.map(\.resourceName) == [basicResource])
+            // A set: under heavy load a Register that timed out on our side (but reached the kubelet) is retried.
+            #expect(Set(env.kubelet.registrations.map(\.resourceName)) == [basicResource])
             #expect(!exists(env.kubelet.devicePluginDir + "/intel.com_none.sock"))
         }
     }
@@ -90,8 +91,7 @@ struct KubeletTests {
     }
 
     @Test(
-        "case 14: after a kubelet restart wipes the socket dir the plugin serves again and re-registers",
-        .disabled("fails: re-registration after FakeKubelet.restart() times out; not yet diagnosed")
+        "case 14: after a kubelet restart wipes the socket dir the plugin serves again and re-registers"
     )
     func kubeletRestart() async throws {
         try await withPlugin(config: basicConfig) { env in
@@ -113,13 +113,14 @@ struct KubeletTests {
     func configChange() async throws {
         try await withPlugin(config: basicConfig) { env in
             try await env.kubelet.wait("registration") { $0.resource(basicResource)?.devices?.count == 4 }
+            let registered = try await env.registrations(basicResource)
             try env.config.write(
                 #"{"resourceList":[{"resourceName":"intel_sriov_netdevice","selectors":[{"pfNames":["ens785f0#0-1"]}]},{"resourceName":"extra","selectors":[{"pfNames":["ens785f0#2-3"]}]}]}"#,
                 generation: 2
             )
             try await env.waitForList(basicResource, "two VFs") { $0.map(\.id) == Array(Fixture.vfs[0...1]) }
             try await env.waitForList("intel.com/extra", "new pool") { $0.map(\.id) == Array(Fixture.vfs[2...3]) }
-            #expect(env.kubelet.registrations.filter { $0.resourceName == basicResource }.count == 1)
+            #expect(try await env.registrations(basicResource) == registered)
             #expect(env.kubelet.resource(basicResource)?.streamEnds == 0)
             // Removing the pool: the kubelet gets an empty list, then the stream ends and the socket goes.
             try env.config.write(basicConfig, generation: 3)
@@ -156,13 +157,14 @@ struct KubeletTests {
     func numVfsChange() async throws {
         try await withPlugin(config: basicConfig) { env in
             try await env.kubelet.wait("registration") { $0.resource(basicResource)?.devices?.count == 4 }
+            let registered = try await env.registrations(basicResource)
             try env.sysfs.write("/sys/bus/pci/devices/\(Fixture.pf)/sriov_numvfs", "0")
             try await env.waitForList(basicResource, "no VFs") { $0.isEmpty }
             try env.sysfs.write("/sys/bus/pci/devices/\(Fixture.pf)/sriov_numvfs", "6")
             try await env.waitForList(basicResource, "six VFs") {
                 $0.count == 6 && $0.allSatisfy { $0.health == "Healthy" }
             }
-            #expect(env.kubelet.registrations.count == 1)
+            #expect(try await env.registrations(basicResource) == registered)
             #expect(env.kubelet.resource(basicResource)?.streamEnds == 0)
         }
     }
@@ -171,6 +173,7 @@ struct KubeletTests {
     func healthTransitions() async throws {
         try await withPlugin(config: basicConfig) { env in
             try await env.kubelet.wait("registration") { $0.resource(basicResource)?.devices?.count == 4 }
+            let registered = try await env.registrations(basicResource)
             try env.sysfs.createFile("/sys/class/net/ens785f0/carrier", "0\n")
             try await env.waitForList(basicResource, "all unhealthy") {
                 $0.count == 4 && $0.allSatisfy { $0.health == "Unhealthy" }
@@ -187,7 +190,7 @@ struct KubeletTests {
             try await env.waitForList(basicResource, "recovered") {
                 $0.count == 4 && $0.allSatisfy { $0.health == "Healthy" }
             }
-            #expect(env.kubelet.registrations.count == 1)
+            #expect(try await env.registrations(basicResource) == registered)
         }
     }
 

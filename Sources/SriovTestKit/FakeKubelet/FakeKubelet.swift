@@ -162,7 +162,11 @@ public final class FakeKubelet: Sendable {
                         ),
                         services: [RegistrationService(kubelet: self)]
                     )
-                    group.addTask { try await server.serve() }
+                    group.addTask {
+                        // A restart cancels the group: the transport then throws CancellationError (wrapped in a
+                        // RuntimeError), which must not escape the group or the "restarted" kubelet never serves again.
+                        do { try await server.serve() } catch  where Task.isCancelled {}
+                    }
                     _ = try await server.transport.listeningAddress
                 } else {
                     group.addTask { try await self.watchRegistry() }
