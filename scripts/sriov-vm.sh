@@ -22,6 +22,9 @@
 #   SRIOV_VM_TIMEOUT   default for --timeout, in seconds (default 600)
 #   SRIOV_VM_MEMORY    guest memory in MiB (default 2048)
 #   SRIOV_VM_SMP       guest CPUs (default 2)
+#   SRIOV_VM_BOOT_TIMEOUT   seconds a guest may take to start the script before it is killed and booted again
+#                           (default 180)
+#   SRIOV_VM_BOOT_ATTEMPTS  boots before giving up with exit status 125 (default 3)
 set -Eeuo pipefail
 on_error() {
     local rc=$?
@@ -341,7 +344,8 @@ cmd_run() {
     job="$(mktemp -d /tmp/sriov-vm.XXXXXXXX)"
     chmod 755 "$job"
     # shellcheck disable=SC2064
-    trap "rm -rf $(shq "$job")" EXIT
+    # Also stops a guest still running when this script is interrupted (the guest runs in the background).
+    trap "for p in \$(jobs -p); do pkill -KILL -P \$p; kill -KILL \$p; done 2>/dev/null; rm -rf $(shq "$job")" EXIT
     cp "$script" "$job/script"
     {
         echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb"
@@ -371,14 +375,47 @@ cmd_run() {
             -netdev "user,id=n$i,restrict=on" -device "igb,netdev=n$i,bus=rp$i,romfile=")
     done
 
-    log "booting a guest with $nics igb NIC(s), timeout $timeout s: bash $script $*"
-    local t0=$SECONDS rc=0
+    # A boot watchdog: TCG guests on these machines occasionally wedge in early boot (one vCPU stops taking timer
+    # interrupts: endless "rcu_preempt detected stalls", no output, no progress). A guest that has not started the
+    # script within SRIOV_VM_BOOT_TIMEOUT seconds is killed and booted again, up to SRIOV_VM_BOOT_ATTEMPTS times; a
+    # guest that did start the script is never restarted (the script may have side effects on the host's view).
+    local boot_timeout="${SRIOV_VM_BOOT_TIMEOUT:-180}" attempts="${SRIOV_VM_BOOT_ATTEMPTS:-3}"
+    [[ "$boot_timeout" =~ ^[0-9]+$ ]] && [ "$boot_timeout" -ge 1 ] || die "SRIOV_VM_BOOT_TIMEOUT=$boot_timeout: expected seconds ≥ 1"
+    [[ "$attempts" =~ ^[0-9]+$ ]] && [ "$attempts" -ge 1 ] || die "SRIOV_VM_BOOT_ATTEMPTS=$attempts: expected a count ≥ 1"
+    local t0=$SECONDS rc=0 attempt hung qpid tpid started
     trap - ERR
     set +e
-    timeout -k 10 "$timeout" "$QEMU" "${args[@]}" </dev/null 2>&1 | tee "$job/console"
-    rc=${PIPESTATUS[0]}
+    for ((attempt = 1; attempt <= attempts; attempt++)); do
+        log "booting a guest with $nics igb NIC(s), timeout $timeout s (attempt $attempt of $attempts): bash $script $*"
+        : >"$job/console"
+        timeout -k 10 "$timeout" "$QEMU" "${args[@]}" </dev/null >"$job/console" 2>&1 &
+        qpid=$!
+        tail -n +1 -s 0.2 -f --pid="$qpid" "$job/console" &
+        tpid=$!
+        hung=0 started=$SECONDS
+        while kill -0 "$qpid" 2>/dev/null; do
+            if grep -q "SRIOV-VM-SCRIPT-BEGIN" "$job/console" 2>/dev/null; then break; fi
+            if [ $((SECONDS - started)) -ge "$boot_timeout" ]; then
+                hung=1
+                # SIGKILL: a wedged QEMU ignores SIGTERM (its main loop never gets the lock back from the vCPU).
+                pkill -KILL -P "$qpid" 2>/dev/null
+                kill -KILL "$qpid" 2>/dev/null
+                break
+            fi
+            sleep 0.5
+        done
+        wait "$qpid"
+        rc=$?
+        wait "$tpid" 2>/dev/null
+        [ "$hung" = 1 ] || break
+        log "warning: the guest did not start the script within $boot_timeout s (wedged in boot); killed it"
+    done
     set -e
     trap on_error ERR
+    if [ "$hung" = 1 ]; then
+        log "error: the guest wedged in boot $attempts time(s) (no SRIOV-VM-SCRIPT-BEGIN within $boot_timeout s each)"
+        exit 125
+    fi
     local status
     status="$(tr -d '\r' <"$job/console" | sed -n 's/^SRIOV-VM-EXIT-STATUS: \([0-9][0-9]*\)$/\1/p' | tail -n1)"
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
