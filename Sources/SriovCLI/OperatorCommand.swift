@@ -105,6 +105,7 @@ struct OperatorCommand: AsyncParsableCommand {
         if let delay = Environment.get("STALE_NODE_STATE_CLEANUP_DELAY_MINUTES").flatMap(Int.init), delay >= 0 {
             settings.staleNodeStateDelayMinutes = delay
         }
+        settings.useExternalDrainer = Environment.get("USE_EXTERNAL_DRAINER")?.lowercased() == "true"
         let environment = ProcessInfo.processInfo.environment
         do {
             settings.image = try ImageSettings(environment: environment)

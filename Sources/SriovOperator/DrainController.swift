@@ -128,6 +128,15 @@ public struct DrainController: Sendable {
             self.progress.finish(name)
             return .done
         }
+        if self.settings.useExternalDrainer,
+            state.metadata.annotations[SriovNetworkNodeState.Annotation.useExternalDrainer] == "true"
+        {
+            // An external drainer drives this node's annotations; it does not count against its pool either.
+            if self.granted.release(name) { await self.wakeWaiting() }
+            self.progress.finish(name)
+            self.progress.stopWaiting(name)
+            return .done
+        }
         let states = self.client.api(SriovNetworkNodeState.self, namespace: ns)
         let desiredKey = SriovNetworkNodeState.Annotation.desiredState
         let currentKey = SriovNetworkNodeState.Annotation.currentState

@@ -27,6 +27,10 @@ public struct OperatorSettings: Sendable {
     public var drainPollInterval: Duration = .seconds(2)
     /// Concurrent drain reconciles (upstream: 50).
     public var drainWorkers: Int = 50
+    /// `USE_EXTERNAL_DRAINER=true`: NodeStates marked `sriovnetwork.openshift.io/use-external-drainer: "true"` (by
+    /// their config daemon, started with the same variable) are left to an external drainer (such as NVIDIA's
+    /// maintenance-operator): this operator neither cordons nor evicts nor changes their drain annotations.
+    public var useExternalDrainer = false
     /// The local monotonic clock, injected by tests (drain timeouts).
     public var now: @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
 

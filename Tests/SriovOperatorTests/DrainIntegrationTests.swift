@@ -267,6 +267,46 @@ struct DrainIntegrationTests {
         )
     }
 
+    @Test("USE_EXTERNAL_DRAINER: a NodeState marked use-external-drainer is left alone and does not hold its pool")
+    func externalDrainer() async throws {
+        let s = try await DrainScenario.start(.fake, nodes: ["w1", "w2"]) { $0.useExternalDrainer = true }
+        do {
+            _ = try await s.states.mergePatch(
+                "w1",
+                ["metadata": ["annotations": [SriovNetworkNodeState.Annotation.useExternalDrainer: "true"]]]
+            )
+            _ = try await s.pods.create(DrainScenario.pod("app", node: "w1", resource: "openshift.io/x"))
+            try await s.request("w1")
+            // w2 asks too: with w1 external, the default pool (one node at a time) has room for it.
+            try await s.request("w2")
+            try await eventually("w2 DrainComplete") { try await s.current("w2") == DrainState.drainComplete }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await s.current("w1") == DrainState.idle)
+            #expect(try await s.nodes.get("w1").spec?.unschedulable != true)
+            #expect(try await s.pods.get("app").metadata.deletionTimestamp == nil)
+        } catch {
+            await s.stop()
+            throw error
+        }
+        await s.stop()
+
+        // Without the setting the mark is ignored and the operator drains as usual.
+        let t = try await DrainScenario.start(.fake, nodes: ["w1"])
+        do {
+            _ = try await t.states.mergePatch(
+                "w1",
+                ["metadata": ["annotations": [SriovNetworkNodeState.Annotation.useExternalDrainer: "true"]]]
+            )
+            try await t.request("w1")
+            try await eventually("w1 DrainComplete") { try await t.current("w1") == DrainState.drainComplete }
+            #expect(try await t.nodes.get("w1").spec?.unschedulable == true)
+        } catch {
+            await t.stop()
+            throw error
+        }
+        await t.stop()
+    }
+
     @Test("pods are listed with fieldSelector=spec.nodeName, never cluster-wide")
     func fieldSelector() async throws {
         let s = try await DrainScenario.start(.fake, nodes: ["w1"])
