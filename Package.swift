@@ -270,7 +270,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "RealNICProbe",
-            dependencies: ["SriovHost"],
+            dependencies: ["SriovHost", "SriovTestKit", "DevicePluginAPI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,6 +8,9 @@
 //   sriov-nl-probe set-link LINK up|down|mtu=N|mac=M|name=N...
 //   sriov-nl-probe move LINK NSPATH [--from NSPATH] RTNetlink.moveToNamespace, run in --from's namespace if given
 //   sriov-nl-probe write PATH VALUE                LinuxSysFS.write (one write(2), as sysfs expects)
+//   sriov-nl-probe kubelet DIR --expect RESOURCE=COUNT... [--allocate RESOURCE=ID] [--read PATH]...
+//                  [--write PATH=VALUE]... [--expect-after RESOURCE=COUNT]... [--timeout S]
+//                                                  a fake kubelet for `sriov device-plugin` (KubeletProbe.swift)
 //
 // Exit status 0 on success; 1 when SriovHost throws (stdout then carries {"error": {...}} with the HostError's code,
 // errno, path and description); 2 for a usage error.
@@ -55,7 +58,7 @@ enum Usage: Error {
 
 func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }
@@ -198,7 +201,12 @@ func main(_ arguments: [String]) throws {
 }
 
 do {
-    try main(Array(CommandLine.arguments.dropFirst()))
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "kubelet" {
+        if try await !KubeletProbe.run(Array(arguments.dropFirst())) { exit(1) }
+    } else {
+        try main(arguments)
+    }
 } catch let error as HostError {
     printJSON(
         ErrorJSON(
