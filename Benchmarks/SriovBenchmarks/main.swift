@@ -1,4 +1,4 @@
-// Benchmarks for the render engine. Run with: swift run -c release sriov-bench [nodes] [policies]
+// Benchmarks. Run with: swift run -c release sriov-bench [nodes] [policies] [render|host|daemon|cni|operator|device-plugin …]
 import Foundation
 import KubeCore
 import Logging
@@ -42,12 +42,18 @@ if CommandLine.arguments.contains("--webhook") {
     exit(0)
 }
 
-// Sections: `sriov-bench render` runs only the render benchmarks; no section name runs everything.
+// Sections: `sriov-bench render cni` runs only those; no section name runs everything.
+let knownSections: Set<String> = ["render", "host", "daemon", "cni", "operator", "device-plugin"]
 let sections = Set(CommandLine.arguments.dropFirst().filter { Int($0) == nil && !$0.hasPrefix("--") })
-if sections.isEmpty || sections.contains("render") {
+if let unknown = sections.subtracting(knownSections).sorted().first {
+    print("sriov-bench: unknown section \(unknown) (sections: \(knownSections.sorted().joined(separator: ", ")))")
+    exit(2)
+}
+func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
+if wants("render") {
     RenderBenchmark.run(nodes: nodeCount, policies: policyCount, profileOnly: profileOnly)
 }
-if profileOnly || sections == ["render"] { exit(0) }
+if profileOnly { exit(0) }
 
 // MARK: - Host: discovery and apply on a simulated host with 4 PFs × 64 VFs
 
@@ -102,63 +108,71 @@ func makeHost() throws -> (root: String, configurator: HostConfigurator, discove
     return (root, configurator, discovery)
 }
 
-do {
-    let applied = try makeHost()
-    defer { try? FileManager.default.removeItem(atPath: applied.root) }
-    try applied.configurator.apply(spec: hostSpec)
-    let status = try applied.discovery.discover().interfaces
-    print(
-        "workload: \(status.count) PFs, \(status.reduce(0) { $0 + $1.Vfs.count }) VFs (128 on vfio-pci, 128 with netdevs)"
-    )
-    _ = measure("discovery of 4 PFs × 64 VFs") {
-        _ = try? applied.discovery.discover()
+if wants("host") {
+    do {
+        let applied = try makeHost()
+        defer { try? FileManager.default.removeItem(atPath: applied.root) }
+        try applied.configurator.apply(spec: hostSpec)
+        let status = try applied.discovery.discover().interfaces
+        print(
+            "workload: \(status.count) PFs, \(status.reduce(0) { $0 + $1.Vfs.count }) VFs (128 on vfio-pci, 128 with netdevs)"
+        )
+        _ = measure("discovery of 4 PFs × 64 VFs") {
+            _ = try? applied.discovery.discover()
+        }
+        _ = measure("drift check: plan on the configured host (0 steps)") {
+            let plan = try? applied.configurator.plan(spec: hostSpec)
+            precondition(plan?.steps.isEmpty == true)
+        }
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let fresh = try makeHost()
+            let start = ContinuousClock.now
+            try fresh.configurator.apply(spec: hostSpec)
+            let elapsed = ContinuousClock.now - start
+            samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+            try? FileManager.default.removeItem(atPath: fresh.root)
+        }
+        samples.sort()
+        let label = "full apply: 0 → 4 × 64 VFs, drivers per group".padding(toLength: 58, withPad: " ", startingAt: 0)
+        print(
+            "\(label) median \(String(format: "%8.2f", samples[samples.count / 2])) ms   min \(String(format: "%8.2f", samples[0])) ms"
+        )
+    } catch {
+        print("host benchmark failed: \(error)")
     }
-    _ = measure("drift check: plan on the configured host (0 steps)") {
-        let plan = try? applied.configurator.plan(spec: hostSpec)
-        precondition(plan?.steps.isEmpty == true)
-    }
-    var samples: [Double] = []
-    for _ in 0..<repetitions {
-        let fresh = try makeHost()
-        let start = ContinuousClock.now
-        try fresh.configurator.apply(spec: hostSpec)
-        let elapsed = ContinuousClock.now - start
-        samples.append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
-        try? FileManager.default.removeItem(atPath: fresh.root)
-    }
-    samples.sort()
-    let label = "full apply: 0 → 4 × 64 VFs, drivers per group".padding(toLength: 58, withPad: " ", startingAt: 0)
-    print(
-        "\(label) median \(String(format: "%8.2f", samples[samples.count / 2])) ms   min \(String(format: "%8.2f", samples[0])) ms"
-    )
-} catch {
-    print("host benchmark failed: \(error)")
 }
 
 // MARK: - Config daemon on the simulated host
 
-do {
-    try await DaemonBenchmark.run(profile: hostProfile, spec: hostSpec)
-} catch {
-    print("daemon benchmark failed: \(error)")
+if wants("daemon") {
+    do {
+        try await DaemonBenchmark.run(profile: hostProfile, spec: hostSpec)
+    } catch {
+        print("daemon benchmark failed: \(error)")
+    }
 }
 
 // MARK: - CNI plugin (needs root and a built sriov-cni)
 
-CNIBenchmark.run()
+if wants("cni") { CNIBenchmark.run() }
 
 // MARK: - Operator against the fake API server
 
-do {
-    try await OperatorBenchmark.run(nodes: nodeCount, policies: policyCount)
-} catch {
-    print("operator benchmark failed: \(error)")
+if wants("operator") {
+    do {
+        try await OperatorBenchmark.run(nodes: nodeCount, policies: policyCount)
+    } catch {
+        print("operator benchmark failed: \(error)")
+    }
 }
 
 // MARK: - Device plugin over unix sockets with the fake kubelet
 
-do {
-    try await DevicePluginBenchmark.run()
-} catch {
-    print("device plugin benchmark failed: \(error)")
+if wants("device-plugin") {
+    do {
+        try await DevicePluginBenchmark.run()
+    } catch {
+        print("device plugin benchmark failed: \(error)")
+    }
 }
