@@ -115,13 +115,20 @@ public struct PolicyController: Sendable {
         }
         for change in plan.labels {
             // The node's drain annotation (`…/state: Idle`) rides along with its label: one write per node.
-            let needsAnnotation =
-                change.value != nil
-                && self.caches.nodes.get(name: change.node)?.metadata.annotations[DrainState.nodeAnnotation] == nil
+            let cached = self.caches.nodes.get(name: change.node)
+            let needsAnnotation = change.value != nil && cached?.metadata.annotations[DrainState.nodeAnnotation] == nil
             guard change.changes || needsAnnotation else { continue }
             var metadata: JSONObject = [:]
             if change.changes { metadata["labels"] = [change.key: change.value.map { .string($0) } ?? .null] }
-            if needsAnnotation { metadata["annotations"] = [DrainState.nodeAnnotation: .string(DrainState.idle)] }
+            if needsAnnotation {
+                metadata["annotations"] = [DrainState.nodeAnnotation: .string(DrainState.idle)]
+                // Only on the node as cached: were the daemon's first drain request (`…/state: Drain_Required`)
+                // written since, an unconditional patch would overwrite it with Idle and the request would be
+                // lost. With the resourceVersion the server answers 409 instead, and the next pass sees the request.
+                if let version = cached?.metadata.resourceVersion, !version.isEmpty {
+                    metadata["resourceVersion"] = .string(version)
+                }
+            }
             do {
                 let node = try await self.client.api(Node.self).mergePatch(change.node, ["metadata": .object(metadata)])
                 self.caches.nodes.recordWrite(node)

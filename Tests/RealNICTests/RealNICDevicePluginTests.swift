@@ -88,6 +88,7 @@ struct RealNICDevicePluginTests {
                 echo "plugin-stop-seconds $(( $(date +%s) - start ))"
                 kill $watchdog 2>/dev/null
                 echo "sockets-after $(ls /tmp/k/device-plugins | tr '\\n' ' ')"
+                echo "register-retries $(grep -c 'registration failed, retrying' /tmp/dp.log)"
                 tail -n 40 /tmp/dp.log | sed 's/^/plugin-log /'
                 """
             ),
@@ -103,6 +104,9 @@ struct RealNICDevicePluginTests {
         var plugin: RealNICStepResult
         var facts: [String: String]
         var report: JSONValue
+
+        /// How many times the plugin logged a failed Register it then retried.
+        var registerRetries: Int { RealNIC.facts(self.plugin)["register-retries"].flatMap { Int($0) } ?? 0 }
 
         func vf(_ n: Int) throws -> String { try #require(self.facts["vf\(n)"], "\(self.setup)") }
         func group(_ n: Int) throws -> String { try #require(self.facts["group\(n)"], "\(self.setup)") }
@@ -143,7 +147,9 @@ struct RealNICDevicePluginTests {
                 == ["intel.com/igb_netdev", "intel.com/igb_vfio"],
             "\(seen.plugin)"
         )
-        #expect(registrations.count == 2, "\(seen.plugin)")
+        // One registration per pool; more only where the plugin's Register timed out (the slow TCG guest on a loaded
+        // machine) after the kubelet had taken it, and the plugin retried — each such retry is in its log.
+        #expect(registrations.count >= 2 && registrations.count <= 2 + seen.registerRetries, "\(seen.plugin)")
         #expect(registrations.allSatisfy { $0["version"]?.stringValue == "v1beta1" }, "\(seen.plugin)")
 
         let expected = [
@@ -206,7 +212,9 @@ struct RealNICDevicePluginTests {
             #expect(after[resource]?["streaming"]?.boolValue == true, "\(seen.plugin)")
             #expect(after[resource]?["streamEnds"]?.intValue == 0, "\(seen.plugin)")
         }
-        #expect(seen.report["registrationsAfter"]?.intValue == 2, "\(seen.plugin)")
+        // The change itself registers nothing: any registration beyond one per pool is a logged retry.
+        let registrationsAfter = seen.report["registrationsAfter"]?.intValue ?? -1
+        #expect(registrationsAfter >= 2 && registrationsAfter <= 2 + seen.registerRetries, "\(seen.plugin)")
     }
 
     @Test("the plugin exits 0 on SIGTERM and removes its sockets")

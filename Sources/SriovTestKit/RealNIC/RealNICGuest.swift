@@ -219,6 +219,12 @@ private func runProcess(
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = directory
+    // One guest CPU unless the caller chose: on a 2-core machine a 2-vCPU TCG guest takes both cores from the
+    // tests running beside it (timers in them then fire seconds late), and the one guest seen wedged in boot
+    // here had lost a vCPU's timer interrupts.
+    var environment = ProcessInfo.processInfo.environment
+    if environment["SRIOV_VM_SMP"] == nil { environment["SRIOV_VM_SMP"] = "1" }
+    process.environment = environment
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = out
     process.standardError = err
