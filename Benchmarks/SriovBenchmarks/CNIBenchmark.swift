@@ -69,7 +69,7 @@ enum CNIBenchmark {
             try NetlinkNamespace.run(inNamespaceAt: "/var/run/netns/\(hostNS)") {
                 for (label, binary, conf) in [
                     ("host-device (Debian 1.1.1, Go)", hostDevice, hostDeviceConf),
-                    ("sriov-cni (PF side + temp-netns move + rename)", sriovCNI, sriovConf),
+                    ("sriov-cni (PF side, temp_ name, one move, rename)", sriovCNI, sriovConf),
                     ("host-device (Debian 1.1.1, Go), second round", hostDevice, hostDeviceConf),
                     ("sriov-cni, second round", sriovCNI, sriovConf),
                 ] {
