@@ -151,12 +151,14 @@ struct DaemonClusterTests {
         let watching = Mutex<(maxBusy: Int, drained: Set<String>, done: Bool)>((0, [], false))
         let observer = Task {
             while !watching.withLock({ $0.done }) {
+                // One LIST: a consistent snapshot (two GETs could see node A still busy and node B already
+                // granted, though the operator only grants B after writing A's Idle).
                 var busy: Set<String> = []
-                for name in [a.name, b.name] {
-                    let current = try? await deployment.state(name).metadata.annotations[
-                        SriovNetworkNodeState.Annotation.currentState
-                    ]
-                    if current == DaemonWire.draining || current == DaemonWire.drainComplete { busy.insert(name) }
+                for state in (try? await deployment.states.list().items) ?? [] {
+                    let current = state.metadata.annotations[SriovNetworkNodeState.Annotation.currentState]
+                    if current == DaemonWire.draining || current == DaemonWire.drainComplete {
+                        busy.insert(state.metadata.name)
+                    }
                 }
                 watching.withLock {
                     $0.maxBusy = max($0.maxBusy, busy.count)

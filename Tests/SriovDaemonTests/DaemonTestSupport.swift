@@ -31,7 +31,9 @@ struct TestCluster {
             let server = try RealAPIServer.start()
             let client = try KubeClient(config: try KubeConfig.load(path: server.kubeconfigPath))
             do {
-                try await ClusterSeeder(client: client).installCRDs(CustomResourceDefinitions.all + [Self.nadCRD])
+                try await ClusterSeeder(client: client).installCRDs(
+                    CustomResourceDefinitions.all + [ClusterSeeder.networkAttachmentDefinitionCRD]
+                )
             } catch {
                 try? await client.shutdown()
                 server.stop()
@@ -45,27 +47,6 @@ struct TestCluster {
     }
 }
 
-extension TestCluster {
-    /// Multus's NetworkAttachmentDefinition CRD: the operator stays unready on a real server without it.
-    static let nadCRD: JSONValue = [
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": ["name": "network-attachment-definitions.k8s.cni.cncf.io"],
-        "spec": [
-            "group": "k8s.cni.cncf.io", "scope": "Namespaced",
-            "names": [
-                "plural": "network-attachment-definitions", "singular": "network-attachment-definition",
-                "kind": "NetworkAttachmentDefinition", "shortNames": ["net-attach-def"],
-            ],
-            "versions": [
-                [
-                    "name": "v1", "served": true, "storage": true,
-                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]],
-                ]
-            ],
-        ],
-    ]
-}
-
 enum Backend: Sendable, CustomTestStringConvertible {
     case fake
     case real
@@ -74,22 +55,6 @@ enum Backend: Sendable, CustomTestStringConvertible {
 }
 
 let namespace = "sriov-network-operator"
-
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(
-    _ what: String,
-    timeout: Duration = .seconds(90),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    if try await condition() { return }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
-}
 
 /// A simulated worker: a host tree in a temp directory with one dual-port Intel NIC (8 VFs per port).
 struct SimulatedNode: Sendable {

@@ -33,7 +33,7 @@ struct TestCluster {
             let client = try KubeClient(config: config)
             let seeder = ClusterSeeder(client: client)
             try await seeder.installCRDs(CustomResourceDefinitions.all)
-            try await seeder.installCRDs([Self.nadCRD])
+            try await seeder.installCRDs([ClusterSeeder.networkAttachmentDefinitionCRD])
             return TestCluster(client: client, fake: nil) {
                 try? await client.shutdown()
                 server.stop()
@@ -41,24 +41,6 @@ struct TestCluster {
         }
     }
 
-    /// The NetworkAttachmentDefinition CRD (from Multus), which a real server needs before NADs exist.
-    static let nadCRD: JSONValue = [
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": ["name": "network-attachment-definitions.k8s.cni.cncf.io"],
-        "spec": [
-            "group": "k8s.cni.cncf.io", "scope": "Namespaced",
-            "names": [
-                "plural": "network-attachment-definitions", "singular": "network-attachment-definition",
-                "kind": "NetworkAttachmentDefinition", "shortNames": ["net-attach-def"],
-            ],
-            "versions": [
-                [
-                    "name": "v1", "served": true, "storage": true,
-                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]],
-                ]
-            ],
-        ],
-    ]
 }
 
 enum Backend: Sendable, CustomTestStringConvertible {
@@ -66,22 +48,6 @@ enum Backend: Sendable, CustomTestStringConvertible {
     case real
     var testDescription: String { self == .fake ? "fake API server" : "real kube-apiserver" }
     static let available: [Backend] = RealAPIServer.isAvailable ? [.fake, .real] : [.fake]
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(
-    _ what: String,
-    timeout: Duration = .seconds(60),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    if try await condition() { return }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
 }
 
 private let examplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -93,7 +93,7 @@ struct TwoReplicaTests {
         defer { Task { try? await client.shutdown() } }
         let seeder = ClusterSeeder(client: client)
         try await seeder.installCRDs(CustomResourceDefinitions.all)
-        try await seeder.installCRDs([TestCluster.nadCRD])
+        try await seeder.installCRDs([ClusterSeeder.networkAttachmentDefinitionCRD])
         var (snapshot, _) = ClusterSnapshot.decode(try ManifestReader.read(paths: [examplesDirectory]))
         if !snapshot.namespaces.contains(where: { $0.metadata.name == "sriov-network-operator" }) {
             snapshot.namespaces.append(Namespace(name: "sriov-network-operator"))

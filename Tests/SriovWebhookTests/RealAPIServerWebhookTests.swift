@@ -17,24 +17,6 @@ struct RealAPIServerWebhookTests {
     static let namespace = Fixture.namespace
     static let apps = "apps"
 
-    static let nadCRD: JSONValue = [
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": ["name": "network-attachment-definitions.k8s.cni.cncf.io"],
-        "spec": [
-            "group": "k8s.cni.cncf.io", "scope": "Namespaced",
-            "names": [
-                "plural": "network-attachment-definitions", "singular": "network-attachment-definition",
-                "kind": "NetworkAttachmentDefinition", "shortNames": ["net-attach-def"],
-            ],
-            "versions": [
-                [
-                    "name": "v1", "served": true, "storage": true,
-                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]],
-                ]
-            ],
-        ],
-    ]
-
     static func policyYAML(_ name: String, pf: String, numVfs: Int = 4, nodeSelector: String = "") -> String {
         """
         apiVersion: sriovnetwork.openshift.io/v1
@@ -74,7 +56,7 @@ struct RealAPIServerWebhookTests {
         defer { server.stop() }
         let client = try KubeClient(config: try KubeConfig.load(path: server.kubeconfigPath))
         let seeder = ClusterSeeder(client: client)
-        try await seeder.installCRDs(CustomResourceDefinitions.all + [Self.nadCRD])
+        try await seeder.installCRDs(CustomResourceDefinitions.all + [ClusterSeeder.networkAttachmentDefinitionCRD])
         var snapshot = Fixture.cluster
         snapshot.namespaces = [Namespace(name: Self.namespace), Namespace(name: Self.apps)]
         try await seeder.seed(snapshot)

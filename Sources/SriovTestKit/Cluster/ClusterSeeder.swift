@@ -10,6 +10,26 @@ public struct ClusterSeeder: Sendable {
 
     public init(client: KubeClient) { self.client = client }
 
+    /// Multus's NetworkAttachmentDefinition CRD: a real server needs it before NADs exist (the operator stays
+    /// unready without it).
+    public static let networkAttachmentDefinitionCRD: JSONValue = [
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": ["name": "network-attachment-definitions.k8s.cni.cncf.io"],
+        "spec": [
+            "group": "k8s.cni.cncf.io", "scope": "Namespaced",
+            "names": [
+                "plural": "network-attachment-definitions", "singular": "network-attachment-definition",
+                "kind": "NetworkAttachmentDefinition", "shortNames": ["net-attach-def"],
+            ],
+            "versions": [
+                [
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]],
+                ]
+            ],
+        ],
+    ]
+
     /// Installs the CRDs (raw `apiextensions.k8s.io/v1` objects) and waits until each is Established.
     public func installCRDs(_ crds: [JSONValue], timeout: Duration = .seconds(60)) async throws {
         for crd in crds {
