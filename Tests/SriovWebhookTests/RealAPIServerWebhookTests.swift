@@ -98,7 +98,7 @@ struct RealAPIServerWebhookTests {
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
             let port = try #require(await ports.first(where: { _ in true }))
-            try await Self.waitFor("caches synced with the NodeState status") {
+            try await eventually("caches synced with the NodeState status", poll: .milliseconds(200)) {
                 caches.hasSynced && caches.nodeStates.list().first?.status.interfaces.isEmpty == false
             }
             let options = WebhookManifests.Options(
@@ -131,7 +131,7 @@ struct RealAPIServerWebhookTests {
         let expected = "failed to parse ens803f0#0-7 PF name nicSelector, end range exceeds the maximum VF index"
         // The API server picks up new webhook configurations within a second or so; a server-side dry run
         // calls the webhooks without storing anything.
-        try await Self.waitFor("webhook configurations active") {
+        try await eventually("webhook configurations active", poll: .milliseconds(200)) {
             let result = try await server.kubectlAsync(["apply", "--dry-run=server", "-f", "-"], stdin: badRange)
             return result.status != 0 && result.stderr.contains(expected)
         }
@@ -199,19 +199,5 @@ struct RealAPIServerWebhookTests {
             }
         )
         return .object(root)
-    }
-
-    static func waitFor(
-        _ what: String,
-        timeout: Duration = .seconds(90),
-        _ condition: () async throws -> Bool
-    ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw RealAPIServerError(message: "timed out waiting for \(what)")
     }
 }
