@@ -275,7 +275,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RealNICTests",
-            dependencies: ["SriovCLI", "SriovCNIMain", "RealNICProbe", "SriovTestKit", "SriovHost", "KubeCore"],
+            dependencies: [
+                "SriovCLI", "SriovCNIMain", "RealNICProbe", "SriovTestKit", "SriovHost", "KubeCore", "SriovAPI",
+                "SriovRender",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
