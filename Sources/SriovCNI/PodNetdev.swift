@@ -7,11 +7,13 @@ import Glibc
 /// Moving a VF netdev between the host and a pod namespace, through rtnetlink, with every namespace change on a
 /// dedicated thread (``NetlinkNamespace``), never on the calling one.
 ///
-/// The move is upstream's: down, a temporary name unique in the host (`temp_<ifindex>`), one move into the pod, the
-/// pod's interface name there. Two pods' `net1` never meet in the host, and a pod that already has the name refuses
-/// the rename and gets nothing: the netdev goes back to the host under its own name. (An earlier version moved through
-/// a fresh anonymous namespace instead; each namespace move costs the kernel 15–20 ms, and that made ADD twice as
-/// slow as Debian's host-device.)
+/// The move: down, then one `RTM_NEWLINK` that moves the netdev into the pod and names it there (`ip link set DEV
+/// netns NS name NEW`). Upstream renames to `temp_<ifindex>` in the host first and renames again in the pod; every
+/// rename costs the kernel an RCU grace period, and the single request needs none of the temporary name's
+/// protection: the kernel takes the pod's name at once when the host name is taken in the pod, and a pod that
+/// already has the pod's name refuses the move or the rename, after which the netdev goes back to the host under its
+/// own name. (An earlier version moved through a fresh anonymous namespace; each namespace move costs the kernel
+/// 15–20 ms, and that made ADD twice as slow as Debian's host-device.)
 public struct PodNetdev: Sendable {
     public let netlink: RTNetlink
 
@@ -23,35 +25,17 @@ public struct PodNetdev: Sendable {
     /// under `hostName`.
     func moveIn(hostName: String, ifName: String, hostFD: Int32, podFD: Int32) throws(HostError) {
         let link = try self.netlink.link(named: hostName)
-        let tempName = "temp_\(link.index)"
         // A netdev is renamed only while down (EBUSY otherwise); moving it downs it anyway.
         if link.isUp { try self.netlink.setUp(false, link: hostName) }
-        try self.netlink.rename(hostName, to: tempName)
         do {
-            try self.netlink.moveToNamespace(link: tempName, namespaceFD: podFD)
+            try self.netlink.moveToNamespace(link: hostName, namespaceFD: podFD, newName: ifName)
         } catch {
-            _ = try? self.netlink.rename(tempName, to: hostName)
-            throw Self.hostError(error)
-        }
-        do {
-            try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
-                try self.netlink.rename(tempName, to: ifName)
-                let moved = try self.netlink.link(named: ifName)
-                for name in [hostName, tempName] where moved.altNames.contains(name) {
-                    try self.netlink.deleteAltName(name, link: ifName)
-                }
-            }
-        } catch {
-            // Back to the host under its own name: from the pod as `temp_<ifindex>` (or as `ifName` when the rename
-            // went through and only the altname cleanup failed).
+            // Moved, not renamed: `ifName` is taken in the pod and the netdev is there under `hostName` (a name the pod
+            // did not have, or the kernel would have used `ifName` for the move itself). Send it home.
             _ = try? NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
-                let current = (try? self.netlink.link(named: tempName)) != nil ? tempName : ifName
-                try self.netlink.moveToNamespace(link: current, namespaceFD: hostFD)
-            }
-            if (try? self.netlink.link(named: tempName)) != nil {
-                _ = try? self.netlink.rename(tempName, to: hostName)
-            } else if ifName != hostName, (try? self.netlink.link(named: ifName))?.index == link.index {
-                _ = try? self.netlink.rename(ifName, to: hostName)
+                if (try? self.netlink.link(named: hostName)) != nil {
+                    try self.netlink.moveToNamespace(link: hostName, namespaceFD: hostFD)
+                }
             }
             throw Self.hostError(error)
         }
@@ -59,9 +43,13 @@ public struct PodNetdev: Sendable {
 
     /// Inside the pod: `arp_notify`/`ndisc_notify` (best effort), the requested MAC (verified, 20 tries 100 ms
     /// apart), `optimistic_dad` (best effort), link up. Returns the link as it ends up.
-    func configureInPod(ifName: String, mac: String, podFD: Int32) throws(HostError) -> LinkInfo {
+    func configureInPod(ifName: String, hostName: String, mac: String, podFD: Int32) throws(HostError) -> LinkInfo {
         do {
             return try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws -> LinkInfo in
+                // The host name as an altname would keep the host's name reachable in the pod: drop it.
+                if try self.netlink.link(named: ifName).altNames.contains(hostName) {
+                    try self.netlink.deleteAltName(hostName, link: ifName)
+                }
                 Self.writeProc("/proc/sys/net/ipv4/conf/\(ifName)/arp_notify", "1")
                 Self.writeProc("/proc/sys/net/ipv6/conf/\(ifName)/ndisc_notify", "1")
                 if !mac.isEmpty {
@@ -143,29 +131,34 @@ public struct PodNetdev: Sendable {
         podFD: Int32?,
         hostFD: Int32
     ) throws(HostError) {
-        let restore = { (name: String) throws(HostError) -> String in
+        // Down, then the MAC and MTU back, under the name it has now.
+        let restore = { (name: String) throws(HostError) in
             try self.netlink.setUp(false, link: name)
-            if !hostName.isEmpty && name != hostName { try self.netlink.rename(name, to: hostName) }
-            let target = hostName.isEmpty ? name : hostName
-            if !mac.isEmpty, (try? self.netlink.link(named: target))?.mac != mac {
-                try self.netlink.setMAC(mac, link: target)
+            if !mac.isEmpty, (try? self.netlink.link(named: name))?.mac != mac {
+                try self.netlink.setMAC(mac, link: name)
             }
-            if mtu > 0, (try? self.netlink.link(named: target))?.mtu != mtu {
-                try self.netlink.setMTU(mtu, link: target)
+            if mtu > 0, (try? self.netlink.link(named: name))?.mtu != mtu {
+                try self.netlink.setMTU(mtu, link: name)
             }
-            return target
         }
         switch self.find(ifName: ifName, hostName: hostName, podFD: podFD) {
         case .gone:
             return
         case .host(let name):
-            _ = try restore(name)
+            try restore(name)
+            if !hostName.isEmpty && name != hostName { try self.netlink.rename(name, to: hostName) }
         case .pod:
             guard let podFD else { return }
             do {
                 try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
-                    let name = try restore(ifName)
-                    try self.netlink.moveToNamespace(link: name, namespaceFD: hostFD)
+                    try restore(ifName)
+                    // Moved and renamed in one request, as on the way in: renaming in the pod first (upstream) fails
+                    // when the pod has a link of the host name, and the VF would stay in the pod.
+                    if hostName.isEmpty || hostName == ifName {
+                        try self.netlink.moveToNamespace(link: ifName, namespaceFD: hostFD)
+                    } else {
+                        try self.netlink.moveToNamespace(link: ifName, namespaceFD: hostFD, newName: hostName)
+                    }
                 }
             } catch {
                 throw Self.hostError(error)

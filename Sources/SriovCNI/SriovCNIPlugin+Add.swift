@@ -95,7 +95,7 @@ extension SriovCNIPlugin {
                 hostFD = try NetlinkNamespace.openCurrent()
                 try pod.moveIn(hostName: hostName, ifName: request.ifName, hostFD: hostFD, podFD: podFD)
                 inPod = true
-                let link = try pod.configureInPod(ifName: request.ifName, mac: mac, podFD: podFD)
+                let link = try pod.configureInPod(ifName: request.ifName, hostName: hostName, mac: mac, podFD: podFD)
                 cache.mtu = link.mtu
             } catch {
                 throw .internal(

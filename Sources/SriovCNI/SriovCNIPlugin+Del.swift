@@ -62,8 +62,9 @@ extension SriovCNIPlugin {
         if !cache.dpdkMode && !cache.original.hostIFName.isEmpty {
             let podFD = netns.isEmpty ? -1 : open(netns, O_RDONLY | O_CLOEXEC)
             defer { if podFD >= 0 { close(podFD) } }
-            // A process killed between ADD's rename to `temp_<ifindex>` and the move left the netdev in the host under
-            // that name: its sysfs entry says so; give it its own name back before the release looks for it.
+            // Upstream's ADD (and ours before it moved and renamed in one request) renames to `temp_<ifindex>` in the
+            // host first; one killed before the move left the netdev in the host under that name, and a cluster that
+            // switched plugins may still have such a VF: its sysfs entry says so; give it its own name back first.
             let hostName = cache.original.hostIFName
             if let current = (try? VFLocator.locate(cache.conf.deviceID, sysfs: self.sysfs))?.netdev,
                 current.hasPrefix("temp_"), current != hostName, (try? self.netlink.link(named: hostName)) == nil

@@ -264,6 +264,28 @@ struct CNIKernelTests {
         }
     }
 
+    @Test(
+        "ADD into a pod that has a link named like the VF's host netdev still gives the pod net1, and DEL brings it home"
+    )
+    func hostNameTakenInPod() throws {
+        try self.withFixture { f in
+            let hostName = f.vfNetdev(1)
+            try CNIFixture.ip([
+                "-n", f.podNS, "link", "add", hostName, "type", "veth", "peer", "name", "y\(f.id.prefix(6))",
+            ])
+            let add = try f.run("ADD", f.conf(#""vlan":9"#))
+            #expect(add.exitCode == 0, "\(add.stdout)")
+            #expect(f.link("net1", in: f.podNS)?["address"] as? String == "7e:11:22:33:44:51")
+            #expect(f.link(hostName, in: f.hostNS) == nil)
+            let del = try f.run("DEL", f.conf(#""vlan":9"#))
+            #expect(del.exitCode == 0, "\(del.stdout)")
+            #expect(f.link(hostName, in: f.hostNS)?["address"] as? String == "7e:11:22:33:44:51")
+            // The pod's own link of that name was never touched.
+            #expect(f.link(hostName, in: f.podNS) != nil)
+            #expect(f.link("net1", in: f.podNS) == nil)
+        }
+    }
+
     @Test("a PF attribute the driver refuses rolls back the ones already set")
     func pfFailureRollsBack() throws {
         try self.withFixture { f in

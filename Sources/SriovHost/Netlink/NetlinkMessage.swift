@@ -78,4 +78,20 @@ public enum NetlinkMessage {
             $0.attribute(UInt16(IFLA_NET_NS_FD), uint32: UInt32(bitPattern: namespaceFD))
         }
     }
+
+    /// `RTM_NEWLINK` with `IFLA_NET_NS_FD` and `IFLA_IFNAME`: the kernel's `do_setlink` moves the link first (taking
+    /// `newName` at once if its current name is taken in the target namespace) and then renames it there, under one
+    /// hold of the RTNL lock — what `ip link set DEV netns NS name NEW` sends.
+    public static func moveToNamespace(
+        ifindex: Int32,
+        seq: UInt32,
+        namespaceFD: Int32,
+        newName: String
+    ) throws(HostError) -> [UInt8] {
+        try NetlinkValidation.checkInterfaceName(newName, role: "new interface name")
+        return Self.setLink(ifindex: ifindex, seq: seq) {
+            $0.attribute(UInt16(IFLA_NET_NS_FD), uint32: UInt32(bitPattern: namespaceFD))
+            $0.attribute(UInt16(IFLA_IFNAME), string: newName)
+        }
+    }
 }

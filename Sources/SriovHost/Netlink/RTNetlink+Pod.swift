@@ -15,6 +15,16 @@ extension RTNetlink {
         }
     }
 
+    /// Moves `link` into the network namespace open at `namespaceFD` and names it `newName` there, in one request.
+    /// When the move succeeds and the rename does not (the name is taken there), the link is in the target namespace
+    /// under its old name and the error is thrown.
+    public func moveToNamespace(link: String, namespaceFD: Int32, newName: String) throws(HostError) {
+        try self.change("move link \(link) to network namespace fd \(namespaceFD) as \(newName)", link: link) {
+            (index, seq) throws(HostError) in
+            try NetlinkMessage.moveToNamespace(ifindex: index, seq: seq, namespaceFD: namespaceFD, newName: newName)
+        }
+    }
+
     /// Removes the alternative name `altName` from `link` (`RTM_DELLINKPROP`), as `ip link property del … altname`.
     public func deleteAltName(_ altName: String, link: String) throws(HostError) {
         try self.change("delete altname \(altName) of link \(link)", link: link) { (index, seq) throws(HostError) in
