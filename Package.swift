@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "SriovCNI",
             dependencies: [
-                "KubeCore", "SriovAPI", "SriovHost",
+                "KubeCore", "SriovAPI", "SriovHost", "CNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -256,7 +256,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SriovCNITests",
-            dependencies: ["SriovCNI", "SriovCNIMain", "SriovHost", "SriovAPI", "KubeCore"],
+            dependencies: ["SriovCNI", "SriovCNIMain", "SriovHost", "SriovAPI", "KubeCore", "CNetlink"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -79,15 +79,16 @@ public struct PodNetdev: Sendable {
     }
 
     /// Adds the IPAM addresses and routes inside the pod (routes without a gateway use the first gateway of their
-    /// family, as the Go library's `ConfigureIface` does).
+    /// family, as the Go library's `ConfigureIface` does), then announces the addresses (``Announce``). Returns the
+    /// announcements that failed (for the log; they never fail the ADD).
     func configureIPs(
         ifName: String,
         addresses: [(cidr: String, gateway: String)],
         routes: [(dst: String, gw: String)],
         podFD: Int32
-    ) throws(HostError) {
+    ) throws(HostError) -> [String] {
         do {
-            try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
+            return try NetlinkNamespace.run(inNamespaceFD: podFD) { () throws -> [String] in
                 for address in addresses { try self.netlink.addAddress(address.cidr, link: ifName) }
                 let v4 = addresses.first { !$0.cidr.contains(":") && !$0.gateway.isEmpty }?.gateway ?? ""
                 let v6 = addresses.first { $0.cidr.contains(":") && !$0.gateway.isEmpty }?.gateway ?? ""
@@ -95,6 +96,7 @@ public struct PodNetdev: Sendable {
                     let gw = route.gw.isEmpty ? (route.dst.contains(":") ? v6 : v4) : route.gw
                     try self.netlink.addRoute(destination: route.dst, gateway: gw, link: ifName)
                 }
+                return Announce.addresses(addresses.map(\.cidr), ifName: ifName, netlink: self.netlink)
             }
         } catch {
             throw Self.hostError(error)

@@ -133,12 +133,13 @@ extension SriovCNIPlugin {
             result.dns = ipam.dns
             if location.netdev != nil {
                 do {
-                    try pod.configureIPs(
+                    let unannounced = try pod.configureIPs(
                         ifName: request.ifName,
                         addresses: result.ips.map { ($0.address, $0.gateway) },
                         routes: result.routes.map { ($0.dst, $0.gw) },
                         podFD: podFD
                     )
+                    for failure in unannounced { log.warning("address not announced", ["error": failure]) }
                 } catch {
                     throw .internal("failed to configure IPs on \"\(request.ifName)\": \(error)")
                 }

@@ -10,6 +10,8 @@
 #include <linux/devlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <netpacket/packet.h>  /* sockaddr_ll: gratuitous ARP from sriov-cni */
+#include <linux/if_ether.h>     /* ETH_P_ARP, ETH_P_ALL */
 
 /// Moves the calling thread (only that thread) into the network namespace open at `fd`: `setns(fd, CLONE_NEWNET)`.
 /// Returns 0, or -1 with errno set.
