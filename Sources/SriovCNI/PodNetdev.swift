@@ -30,11 +30,15 @@ public struct PodNetdev: Sendable {
         do {
             try self.netlink.moveToNamespace(link: hostName, namespaceFD: podFD, newName: ifName)
         } catch {
-            // Moved, not renamed: `ifName` is taken in the pod and the netdev is there under `hostName` (a name the pod
-            // did not have, or the kernel would have used `ifName` for the move itself). Send it home.
-            _ = try? NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
-                if (try? self.netlink.link(named: hostName)) != nil {
-                    try self.netlink.moveToNamespace(link: hostName, namespaceFD: hostFD)
+            // Still in the host: the move itself was refused (both names taken in the pod, or anything else), and the
+            // pod's own links must not be touched. Gone from the host: moved, not renamed (`ifName` is taken in the
+            // pod), so it is there under `hostName` (a name the pod did not have, or the kernel would have used
+            // `ifName` for the move itself): send it home.
+            if (try? self.netlink.link(named: hostName))?.index != link.index {
+                _ = try? NetlinkNamespace.run(inNamespaceFD: podFD) { () throws in
+                    if (try? self.netlink.link(named: hostName)) != nil {
+                        try self.netlink.moveToNamespace(link: hostName, namespaceFD: hostFD)
+                    }
                 }
             }
             throw Self.hostError(error)

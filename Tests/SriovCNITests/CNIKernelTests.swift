@@ -286,6 +286,27 @@ struct CNIKernelTests {
         }
     }
 
+    @Test("ADD into a pod that has both the pod name and the VF's host name fails and leaves the pod's links alone")
+    func bothNamesTakenInPod() throws {
+        try self.withFixture { f in
+            let hostName = f.vfNetdev(1)
+            try CNIFixture.ip([
+                "-n", f.podNS, "link", "add", "net1", "type", "veth", "peer", "name", "x\(f.id.prefix(6))",
+            ])
+            try CNIFixture.ip([
+                "-n", f.podNS, "link", "add", hostName, "type", "veth", "peer", "name", "y\(f.id.prefix(6))",
+            ])
+            let podOwn = try #require(f.link(hostName, in: f.podNS)?["address"] as? String)
+            let add = try f.run("ADD", f.conf(#""vlan":9"#))
+            #expect(add.exitCode == 1)
+            // The VF is back (never left), unchanged; the pod keeps both of its links, its own MAC on each.
+            #expect(try f.vf(1) == SimulatedVFControl.pristine(1))
+            #expect(f.link(hostName, in: f.hostNS)?["address"] as? String == "7e:11:22:33:44:51")
+            #expect(f.link(hostName, in: f.podNS)?["address"] as? String == podOwn)
+            #expect(f.link("net1", in: f.podNS) != nil)
+        }
+    }
+
     @Test("a PF attribute the driver refuses rolls back the ones already set")
     func pfFailureRollsBack() throws {
         try self.withFixture { f in
