@@ -87,8 +87,22 @@ public struct OperatorPlan: Sendable {
         // the last written: one hash per state).
         var existingIndex: [String: Int] = [:]
         existingIndex.reserveCapacity(states.count)
+        var statesInNamespace = 0
         for i in states.indices.reversed() where states[i].metadata.namespace == options.namespace {
             existingIndex[states[i].metadata.name] = i
+            statesInNamespace += 1
+        }
+        // Lists from the API server (and most inputs) give every node's NodeState at the node's own position.
+        // When the names in the namespace are unique, the state there, if it has the node's name, is the one
+        // the dictionary would give, without hashing the name again.
+        let uniqueStateNames = existingIndex.count == statesInNamespace
+        func existingState(name: String, nodeIndex: Int) -> Int? {
+            if uniqueStateNames, nodeIndex < states.count, states[nodeIndex].metadata.name == name,
+                states[nodeIndex].metadata.namespace == options.namespace
+            {
+                return nodeIndex
+            }
+            return existingIndex[name]
         }
         let managedSelector = options.managedNodeSelectorPairs
         var managed: [(name: String, index: Int)] = []
@@ -118,7 +132,7 @@ public struct OperatorPlan: Sendable {
         var disruptions: [String: NodeDisruption] = [:]
         for entry in managed {
             let i = entry.index
-            let existing = existingIndex[entry.name]
+            let existing = existingState(name: entry.name, nodeIndex: i)
             existingOfNode.append(existing)
             if let existing, !isManagedState[existing] {
                 isManagedState[existing] = true
