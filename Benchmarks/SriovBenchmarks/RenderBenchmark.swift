@@ -7,7 +7,7 @@ import SriovTestKit
 /// admission request cost. Selected with `sriov-bench render` (all sections run without a selector).
 @MainActor
 enum RenderBenchmark {
-    static func run(nodes nodeCount: Int, policies policyCount: Int, profileOnly: Bool) {
+    static func run(nodes nodeCount: Int, policies policyCount: Int, profileOnly: Bool, profileAdmission: Bool) {
         print("sriov-bench: render a synthetic cluster of \(nodeCount) nodes × 4 PFs with \(policyCount) policies")
         print("(\(repetitions) runs each; release build recommended: swift run -c release sriov-bench)")
         let cluster = SyntheticCluster(nodeCount: nodeCount, policyCount: policyCount)
@@ -21,6 +21,20 @@ enum RenderBenchmark {
                 + "\(plan.devicePluginConfigMap.data.count) device-plugin entries"
         )
 
+        if profileAdmission {
+            let validator = AdmissionValidator(
+                operatorNamespace: options.namespace,
+                supportedNICs: options.supportedNICs,
+                snapshot: cluster.snapshot
+            )
+            var candidate = cluster.snapshot.policies[0]
+            candidate.metadata.name = "candidate"
+            candidate.applyAdmissionDefaults()
+            var findings = 0
+            for _ in 0..<300 { findings += validator.validate(policy: candidate).count }
+            precondition(findings > 0)
+            return
+        }
         if profileOnly {
             for _ in 0..<20 {
                 plan = OperatorPlan.make(snapshot: cluster.snapshot, options: options, estimatingDisruptions: false)

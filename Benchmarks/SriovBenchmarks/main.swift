@@ -8,8 +8,10 @@ import SriovRender
 import SriovTestKit
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-// `--profile`: only repeat the full render, for perf/valgrind.
-let profileOnly = CommandLine.arguments.contains("--profile")
+// `--profile`: only repeat the full render, for perf/valgrind; `--profile-admission`: only repeat one policy's
+// admission check.
+let profileAdmission = CommandLine.arguments.contains("--profile-admission")
+let profileOnly = CommandLine.arguments.contains("--profile") || profileAdmission
 let nodeCount = arguments.first ?? 5000
 let policyCount = arguments.dropFirst().first ?? 50
 let repetitions = 7
@@ -36,6 +38,21 @@ func measure(_ label: String, _ body: () -> Void) -> Double {
     return median
 }
 
+// `--dump-cluster FILE`: write the synthetic cluster as one `kind: List` (JSON) and stop, so that `sriov plan FILE`
+// renders exactly what the render benchmark renders (to compare outputs of two builds byte for byte).
+if let flag = CommandLine.arguments.firstIndex(of: "--dump-cluster"), flag + 1 < CommandLine.arguments.count {
+    let snapshot = SyntheticCluster(nodeCount: nodeCount, policyCount: policyCount).snapshot
+    let encoder = ValueEncoder()
+    var items: [JSONValue] = []
+    for node in snapshot.nodes { items.append(try encoder.encode(node)) }
+    for state in snapshot.nodeStates { items.append(try encoder.encode(state)) }
+    for policy in snapshot.policies { items.append(try encoder.encode(policy)) }
+    for config in snapshot.operatorConfigs { items.append(try encoder.encode(config)) }
+    let list: JSONValue = .object(["apiVersion": .string("v1"), "kind": .string("List"), "items": .array(items)])
+    try GoJSON.encode(list).write(toFile: CommandLine.arguments[flag + 1], atomically: true, encoding: .utf8)
+    exit(0)
+}
+
 // `--webhook`: only the webhook benchmark (HTTPS throughput, one-policy validation).
 if CommandLine.arguments.contains("--webhook") {
     try await WebhookBenchmark.run(nodes: nodeCount, policies: policyCount)
@@ -51,7 +68,12 @@ if let unknown = sections.subtracting(knownSections).sorted().first {
 }
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 if wants("render") {
-    RenderBenchmark.run(nodes: nodeCount, policies: policyCount, profileOnly: profileOnly)
+    RenderBenchmark.run(
+        nodes: nodeCount,
+        policies: policyCount,
+        profileOnly: profileOnly,
+        profileAdmission: profileAdmission
+    )
 }
 if profileOnly { exit(0) }
 

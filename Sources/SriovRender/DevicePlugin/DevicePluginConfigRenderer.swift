@@ -140,10 +140,11 @@ public struct DevicePluginConfigRenderer: Sendable {
     /// names nothing in the status), so ``resolvePfNames(_:status:)`` changes nothing.
     static func isStatusIndependent(_ policies: [PreparedPolicy], status: [SriovNetworkNodeState.InterfaceExt]) -> Bool
     {
+        // Indices: `contains(where:)` would copy every interface struct it looks at, for every node.
         for policy in policies {
             if !policy.netFilter.isEmpty { return false }
-            for name in policy.pfNameNames where !status.contains(where: { $0.name == name }) {
-                if status.contains(where: { $0.altNames.contains(name) }) { return false }
+            for name in policy.pfNameNames where !status.indices.contains(where: { status[$0].name == name }) {
+                if status.indices.contains(where: { status[$0].altNames.contains(name) }) { return false }
             }
         }
         return true

@@ -34,7 +34,12 @@ public struct NodeStateResult: Sendable, Hashable {
 /// Upstream: controllers/sriovnetworknodepolicy_controller.go syncAllSriovNetworkNodeStates and
 /// syncSriovNetworkNodeState.
 public struct NodeStateRenderer: Sendable {
-    public var options: RenderOptions
+    public var options: RenderOptions {
+        didSet { self.ownerReferences = [self.options.operatorConfigOwnerReference] }
+    }
+    /// The owner references every NodeState carries, built once: one array shared by all rendered states
+    /// (no allocation per node, and comparing it with an equal existing one is cheap).
+    private(set) var ownerReferences: [OwnerReference]
     /// Policies in the operator namespace, in `ByPriority` order.
     public let sortedPolicies: [SriovNetworkNodePolicy]
     public let poolConfigs: [SriovNetworkPoolConfig]
@@ -45,6 +50,7 @@ public struct NodeStateRenderer: Sendable {
 
     public init(options: RenderOptions, policies: [SriovNetworkNodePolicy], poolConfigs: [SriovNetworkPoolConfig]) {
         self.options = options
+        self.ownerReferences = [options.operatorConfigOwnerReference]
         self.sortedPolicies = policies.filter { $0.metadata.namespace == options.namespace }.sortedByPriority()
         self.poolConfigs = poolConfigs.filter { $0.metadata.namespace == options.namespace }
         self.prepared = PreparedPolicy.prepare(self.sortedPolicies)
@@ -124,12 +130,12 @@ public struct NodeStateRenderer: Sendable {
 
     func render(node: Node, existing: SriovNetworkNodeState?, matching: [PreparedPolicy]) -> NodeStateResult {
         let name = node.metadata.name
-        var fresh = SriovNetworkNodeState(metadata: ObjectMeta(name: name, namespace: self.options.namespace))
-        fresh.metadata.ownerReferences = [self.options.operatorConfigOwnerReference]
-        if let rdmaMode = self.pool(of: node)?.spec.rdmaMode, !rdmaMode.isEmpty {
-            fresh.spec.system = .init(rdmaMode: rdmaMode)
-        }
         guard let existing else {
+            var fresh = SriovNetworkNodeState(metadata: ObjectMeta(name: name, namespace: self.options.namespace))
+            fresh.metadata.ownerReferences = self.ownerReferences
+            if let rdmaMode = self.pool(of: node)?.spec.rdmaMode, !rdmaMode.isEmpty {
+                fresh.spec.system = .init(rdmaMode: rdmaMode)
+            }
             return NodeStateResult(node: name, action: .create, state: fresh, previous: nil)
         }
         var desired = existing
@@ -150,7 +156,7 @@ public struct NodeStateRenderer: Sendable {
         } catch {
             return NodeStateResult(node: name, action: .failed, state: existing, previous: existing, error: error)
         }
-        desired.metadata.ownerReferences = fresh.metadata.ownerReferences
+        desired.metadata.ownerReferences = self.ownerReferences
         let changed =
             desired.spec != existing.spec
             || desired.metadata.ownerReferences != existing.metadata.ownerReferences || hadKeepUntil

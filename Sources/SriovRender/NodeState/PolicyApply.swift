@@ -59,23 +59,27 @@ extension PreparedPolicy {
     ) throws(PolicyApplyError) {
         if self.hasEmptyNicSelector { return }
         guard self.numVfs > 0 else { return }
-        // Indices, not `for iface in status`: iterating would copy every interface struct.
-        for index in status.indices where self.selects(status[index]) {
-            var result = SriovNetworkNodeState.Interface(
-                pciAddress: status[index].pciAddress,
-                numVfs: self.numVfs,
-                mtu: self.mtu,
-                name: status[index].name,
-                linkType: self.linkType,
-                eSwitchMode: self.eSwitchMode,
-                externallyManaged: self.externallyManaged
-            )
-            result.vfGroups = [try self.vfGroup(forInterfaceNamed: status[index].name, node: node)]
-            if let existing = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
-                spec.interfaces[existing].merge(into: &result, equalPriority: equalPriority)
-                spec.interfaces[existing] = result
-            } else {
-                spec.interfaces.append(result)
+        // Through a buffer pointer, whose subscript borrows: `for iface in status`, or passing `status[index]`
+        // to `selects`, copies the interface struct (a retain and a release per string and array in it),
+        // for every PF of every node under every policy.
+        try status.withUnsafeBufferPointer { (status) throws(PolicyApplyError) in
+            for index in status.indices where self.selects(status[index]) {
+                var result = SriovNetworkNodeState.Interface(
+                    pciAddress: status[index].pciAddress,
+                    numVfs: self.numVfs,
+                    mtu: self.mtu,
+                    name: status[index].name,
+                    linkType: self.linkType,
+                    eSwitchMode: self.eSwitchMode,
+                    externallyManaged: self.externallyManaged
+                )
+                result.vfGroups = [try self.vfGroup(forInterfaceNamed: status[index].name, node: node)]
+                if let existing = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
+                    spec.interfaces[existing].merge(into: &result, equalPriority: equalPriority)
+                    spec.interfaces[existing] = result
+                } else {
+                    spec.interfaces.append(result)
+                }
             }
         }
     }

@@ -41,7 +41,18 @@ public struct RenderOptions: Sendable {
     }
 
     public func isManaged(_ node: Node) -> Bool {
-        for (key, value) in self.managedNodeSelector where node.metadata.labels[key] != value { return false }
+        Self.selects(self.managedNodeSelectorPairs, node.metadata.labels)
+    }
+
+    /// ``managedNodeSelector`` as a flat list of pairs: a render checks it for every node, and the computed
+    /// dictionary would be built (allocated and hashed) once per node.
+    var managedNodeSelectorPairs: [(key: String, value: String)] {
+        self.managedNodeSelector.map { (key: $0.key, value: $0.value) }
+    }
+
+    /// Plain label equality of every pair.
+    static func selects(_ pairs: [(key: String, value: String)], _ labels: [String: String]) -> Bool {
+        for pair in pairs where labels[pair.key] != pair.value { return false }
         return true
     }
 

@@ -78,12 +78,40 @@ public struct OperatorPlan: Sendable {
         let dpRenderer = DevicePluginConfigRenderer(options: options, prepared: renderer)
 
         var renderErrors: [String] = []
-        var existingStates: [String: SriovNetworkNodeState] = [:]
-        existingStates.reserveCapacity(snapshot.nodeStates.count)
-        for state in snapshot.nodeStates where state.metadata.namespace == options.namespace {
-            if existingStates[state.metadata.name] == nil { existingStates[state.metadata.name] = state }
+        // The loops below work on positions in the snapshot's arrays, never on copies of its elements: a
+        // NodeState or Node copy retains every string, array and dictionary in it (dozens per object), and
+        // copying 5,000 of each several times per pass was most of a large render.
+        let nodes = snapshot.nodes
+        let states = snapshot.nodeStates
+        // The first NodeState of each name in the operator namespace (iterating backwards, the first one is
+        // the last written: one hash per state).
+        var existingIndex: [String: Int] = [:]
+        existingIndex.reserveCapacity(states.count)
+        var statesInNamespace = 0
+        for i in states.indices.reversed() where states[i].metadata.namespace == options.namespace {
+            existingIndex[states[i].metadata.name] = i
+            statesInNamespace += 1
         }
-        let managed = snapshot.nodes.filter { options.isManaged($0) }.sorted { $0.metadata.name < $1.metadata.name }
+        // Lists from the API server (and most inputs) give every node's NodeState at the node's own position.
+        // When the names in the namespace are unique, the state there, if it has the node's name, is the one
+        // the dictionary would give, without hashing the name again.
+        let uniqueStateNames = existingIndex.count == statesInNamespace
+        func existingState(name: String, nodeIndex: Int) -> Int? {
+            if uniqueStateNames, nodeIndex < states.count, states[nodeIndex].metadata.name == name,
+                states[nodeIndex].metadata.namespace == options.namespace
+            {
+                return nodeIndex
+            }
+            return existingIndex[name]
+        }
+        let managedSelector = options.managedNodeSelectorPairs
+        var managed: [(name: String, index: Int)] = []
+        managed.reserveCapacity(nodes.count)
+        for i in nodes.indices where RenderOptions.selects(managedSelector, nodes[i].metadata.labels) {
+            managed.append((nodes[i].metadata.name, i))
+        }
+        // `sort` is stable: nodes of equal name keep their input order, as the former `sorted` of copies did.
+        managed.sort { $0.name < $1.name }
 
         // 1. NodeStates of the managed nodes. The node's matching policies are computed once for both the
         //    NodeState and the ConfigMap.
@@ -95,45 +123,63 @@ public struct OperatorPlan: Sendable {
         var groupOfKey: [[String?]: Int] = [:]
         var groupOfNode: [Int] = []
         groupOfNode.reserveCapacity(managed.count)
+        // The existing NodeState of each managed node (a position in `states`), and which states belong to a
+        // managed node; the others are stale.
+        var existingOfNode: [Int?] = []
+        existingOfNode.reserveCapacity(managed.count)
+        var isManagedState = [Bool](repeating: false, count: states.count)
+        var managedStateCount = 0
         var disruptions: [String: NodeDisruption] = [:]
-        for node in managed {
-            let existing = existingStates[node.metadata.name]
-            let key = renderer.selectionKey(node)
+        for entry in managed {
+            let i = entry.index
+            let existing = existingState(name: entry.name, nodeIndex: i)
+            existingOfNode.append(existing)
+            if let existing, !isManagedState[existing] {
+                isManagedState[existing] = true
+                managedStateCount += 1
+            }
+            let key = renderer.selectionKey(nodes[i])
             let group: Int
             if let known = groupOfKey[key] {
                 group = known
             } else {
                 group = groups.count
-                groups.append(renderer.matching(node))
+                groups.append(renderer.matching(nodes[i]))
                 groupOfKey[key] = group
             }
             groupOfNode.append(group)
-            let matching = groups[group]
-            let result = renderer.render(node: node, existing: existing, matching: matching)
+            let result = renderer.render(
+                node: nodes[i],
+                existing: existing.map { states[$0] },
+                matching: groups[group]
+            )
             if let error = result.error { renderErrors.append(error.description) }
-            if estimatingDisruptions, let existing, !existing.status.interfaces.isEmpty {
-                disruptions[node.metadata.name] = DisruptionEstimate.estimate(
+            if estimatingDisruptions, let existing, !states[existing].status.interfaces.isEmpty {
+                disruptions[entry.name] = DisruptionEstimate.estimate(
                     spec: result.state.spec,
-                    status: existing.status,
-                    previousSpec: existing.spec,
-                    isVirtual: Self.isVirtual(providerID: node.spec?.providerID ?? "")
+                    status: states[existing].status,
+                    previousSpec: states[existing].spec,
+                    isVirtual: Self.isVirtual(providerID: nodes[i].spec?.providerID ?? "")
                 )
             }
             results.append(result)
         }
 
         // 2. NodeStates whose node is not managed: the label goes, the state is kept or deleted.
-        var managedNames = Set<String>()
-        managedNames.reserveCapacity(managed.count)
-        for node in managed { managedNames.insert(node.metadata.name) }
         var staleLabels: [NodeLabelChange] = []
         var staleNodes: [Node] = []
-        let stale = existingStates.values.filter { !managedNames.contains($0.metadata.name) }
-        if !stale.isEmpty {
-            let nodesByName = Dictionary(snapshot.nodes.map { ($0.metadata.name, $0) }, uniquingKeysWith: { a, _ in a })
-            for state in stale.sorted(by: { $0.metadata.name < $1.metadata.name }) {
-                results.append(renderer.renderStale(state))
-                if var node = nodesByName[state.metadata.name] {
+        if managedStateCount < existingIndex.count {
+            var stale: [(name: String, index: Int)] = []
+            for (name, index) in existingIndex where !isManagedState[index] { stale.append((name, index)) }
+            stale.sort { $0.name < $1.name }
+            let nodeIndexByName = Dictionary(
+                nodes.indices.map { (nodes[$0].metadata.name, $0) },
+                uniquingKeysWith: { a, _ in a }
+            )
+            for entry in stale {
+                results.append(renderer.renderStale(states[entry.index]))
+                if let nodeIndex = nodeIndexByName[entry.name] {
+                    var node = nodes[nodeIndex]
                     let previous = node.metadata.labels.removeValue(forKey: OperatorNames.devicePluginLabel)
                     staleLabels.append(
                         NodeLabelChange(
@@ -155,16 +201,17 @@ public struct OperatorPlan: Sendable {
         dpData.reserveCapacity(managed.count)
         var labels: [NodeLabelChange] = []
         labels.reserveCapacity(managed.count + staleLabels.count)
-        var nodes: [Node] = []
-        nodes.reserveCapacity(managed.count + staleNodes.count)
+        var labelledNodes: [Node] = []
+        labelledNodes.reserveCapacity(managed.count + staleNodes.count)
         var dpError: DevicePluginRenderError?
         // A node's config depends on its NodeState only through altnames in pfNames and netFilter matches;
         // where neither applies, nodes of one policy group get the same config, rendered once.
         var sharedConfig: [Int: (list: ResourceConfigList, json: String)] = [:]
-        for (index, node) in managed.enumerated() {
-            let name = node.metadata.name
-            let group = groupOfNode[index]
-            let status = existingStates[name]?.status.interfaces ?? []
+        let noInterfaces: [SriovNetworkNodeState.InterfaceExt] = []
+        for (position, entry) in managed.enumerated() {
+            let name = entry.name
+            let group = groupOfNode[position]
+            let status = existingOfNode[position].map { states[$0].status.interfaces } ?? noInterfaces
             let list: ResourceConfigList
             let json: String
             let independent = DevicePluginConfigRenderer.isStatusIndependent(groups[group], status: status)
@@ -185,20 +232,16 @@ public struct OperatorPlan: Sendable {
             dpData[name] = json
             let label =
                 list.resourceList != nil ? OperatorNames.devicePluginEnabled : OperatorNames.devicePluginDisabled
-            let previous = node.metadata.labels[OperatorNames.devicePluginLabel]
+            let previous = nodes[entry.index].metadata.labels[OperatorNames.devicePluginLabel]
             labels.append(
                 NodeLabelChange(node: name, key: OperatorNames.devicePluginLabel, value: label, previous: previous)
             )
-            if previous == label {
-                nodes.append(node)
-            } else {
-                var labelled = node
-                labelled.metadata.labels[OperatorNames.devicePluginLabel] = label
-                nodes.append(labelled)
-            }
+            var labelled = nodes[entry.index]
+            if previous != label { labelled.metadata.labels[OperatorNames.devicePluginLabel] = label }
+            labelledNodes.append(labelled)
         }
         labels += staleLabels
-        nodes += staleNodes
+        labelledNodes += staleNodes
 
         let networkRenderer = NetworkRenderer(
             options: options,
@@ -230,7 +273,7 @@ public struct OperatorPlan: Sendable {
             devicePluginConfigMap: dpRenderer.configMap(data: dpData),
             devicePluginConfigError: dpError,
             labels: labels,
-            nodes: nodes,
+            nodes: labelledNodes,
             networks: networks,
             renderErrors: renderErrors
         )

@@ -25,32 +25,44 @@ extension AdmissionValidator {
         // result is the same on every node and is computed once per other policy.
         let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         var stateFree: [Int: [Finding]] = [:]
-        // Node selectors as flat pairs, and nodes by index: one admission request walks every node.
+        // Node selectors as flat pairs, nodes and NodeStates by position (a copy of either retains every
+        // string, array and dictionary in it): one admission request walks every node.
         let ownSelector = policy.spec.nodeSelector.map { (key: $0.key, value: $0.value) }
         let otherSelectors = others.map { $0.spec.nodeSelector.map { (key: $0.key, value: $0.value) } }
         let otherNames = others.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
+        // Nodes with the same values for the label keys the other policies select on are selected by the same
+        // other policies: that list is worked out once per set of values, not per node and policy.
+        let otherKeys = Set(otherSelectors.flatMap { $0.map(\.key) }).sorted()
+        var othersByValues: [[String?]: [Int]] = [:]
         for nodeIndex in self.nodes.indices {
             let labels = self.nodes[nodeIndex].metadata.labels
-            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
-            let node = self.nodes[nodeIndex]
+            guard RenderOptions.selects(ownSelector, labels) else { continue }
             nodeSelected = true
-            let state = self.nodeState(of: node)
-            if let state {
-                let result = self.nicFindings(policy, state: state, node: node)
+            let stateIndex = self.nodeStateIndex(of: self.nodes[nodeIndex])
+            let interfaces = stateIndex.map { self.nodeStates[$0].status.interfaces }
+            if let interfaces {
+                let result = self.nicFindings(policy, interfaces: interfaces, node: self.nodes[nodeIndex])
                 interfaceSelected = interfaceSelected || result.selected
                 add(result.findings)
             }
-            for index in others.indices where otherSelectors[index].allSatisfy({ labels[$0.key] == $0.value }) {
-                let other = others[index]
+            let values = otherKeys.map { labels[$0] }
+            let selectedOthers: [Int]
+            if let known = othersByValues[values] {
+                selectedOthers = known
+            } else {
+                selectedOthers = others.indices.filter { RenderOptions.selects(otherSelectors[$0], labels) }
+                othersByValues[values] = selectedOthers
+            }
+            for index in selectedOthers {
                 let resolves =
-                    ownNames.contains { Self.isAltName($0, state: state) }
-                    || otherNames[index].contains { Self.isAltName($0, state: state) }
+                    ownNames.contains { Self.isAltName($0, interfaces: interfaces) }
+                    || otherNames[index].contains { Self.isAltName($0, interfaces: interfaces) }
                 if resolves {
-                    add(Self.conflictFindings(policy, other, state: state))
+                    add(Self.conflictFindings(policy, others[index], interfaces: interfaces))
                 } else if let known = stateFree[index] {
                     add(known)
                 } else {
-                    let found = Self.conflictFindings(policy, other, state: nil)
+                    let found = Self.conflictFindings(policy, others[index], interfaces: nil)
                     stateFree[index] = found
                     add(found)
                 }
@@ -78,10 +90,15 @@ extension AdmissionValidator {
 
     /// The node's NodeState, which lives in the operator namespace under the node's name.
     func nodeState(of node: Node) -> SriovNetworkNodeState? {
+        self.nodeStateIndex(of: node).map { self.nodeStates[$0] }
+    }
+
+    /// The position of the node's NodeState in ``nodeStates``.
+    func nodeStateIndex(of node: Node) -> Int? {
         guard let candidates = self.nodeStateIndex[node.metadata.name] else { return nil }
         for i in candidates {
             let namespace = self.nodeStates[i].metadata.namespace
-            if namespace == self.operatorNamespace || namespace.isEmpty { return self.nodeStates[i] }
+            if namespace == self.operatorNamespace || namespace.isEmpty { return i }
         }
         return nil
     }
@@ -90,7 +107,16 @@ extension AdmissionValidator {
     /// Upstream: pkg/webhook/validate.go validatePolicyForNodeState.
     func nicFindings(
         _ policy: SriovNetworkNodePolicy,
-        state: SriovNetworkNodeState,
+        interfaces: [SriovNetworkNodeState.InterfaceExt],
+        node: Node
+    ) -> (selected: Bool, findings: [Finding]) {
+        interfaces.withUnsafeBufferPointer { self.nicFindings(policy, interfaces: $0, node: node) }
+    }
+
+    /// Through a buffer pointer, whose subscript borrows: iterating the array copies each interface struct.
+    private func nicFindings(
+        _ policy: SriovNetworkNodePolicy,
+        interfaces: UnsafeBufferPointer<SriovNetworkNodeState.InterfaceExt>,
         node: Node
     ) -> (selected: Bool, findings: [Finding]) {
         let spec = policy.spec
@@ -98,7 +124,9 @@ extension AdmissionValidator {
         var selected = false
         var findings: [Finding] = []
         func error(_ field: String, _ message: String) { findings.append(policy.finding(.error, field, message)) }
-        for iface in state.status.interfaces where self.isSupportedSelection(spec.nicSelector, iface, node: node) {
+        for index in interfaces.indices where self.isSupportedSelection(spec.nicSelector, interfaces[index], node: node)
+        {
+            let iface = interfaces[index]
             selected = true
             if spec.numVfs == 0 {
                 error("spec.numVfs", "numVfs(0) in CR \(name) is not allowed")
@@ -187,9 +215,9 @@ extension AdmissionValidator {
     static func conflictFindings(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        state: SriovNetworkNodeState?
+        interfaces: [SriovNetworkNodeState.InterfaceExt]?
     ) -> [Finding] {
-        var findings = self.uncheckedConflictFindings(policy, other, state: state)
+        var findings = self.uncheckedConflictFindings(policy, other, interfaces: interfaces)
         for i in findings.indices { findings[i].conflictsWith = other.metadata.name }
         return findings
     }
@@ -197,10 +225,10 @@ extension AdmissionValidator {
     static func uncheckedConflictFindings(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        state: SriovNetworkNodeState?
+        interfaces: [SriovNetworkNodeState.InterfaceExt]?
     ) -> [Finding] {
         var findings: [Finding] = []
-        if let finding = Self.pfNameConflict(policy, other, state: state) { findings.append(finding) }
+        if let finding = Self.pfNameConflict(policy, other, interfaces: interfaces) { findings.append(finding) }
         for device in policy.spec.nicSelector.rootDevices where other.spec.nicSelector.rootDevices.contains(device) {
             // Partitioning by rootDevices is not supported upstream; pfNames ranges are the only way.
             findings.append(
@@ -240,15 +268,15 @@ extension AdmissionValidator {
     static func pfNameConflict(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        state: SriovNetworkNodeState?
+        interfaces: [SriovNetworkNodeState.InterfaceExt]?
     ) -> Finding? {
         for entry in policy.spec.nicSelector.pfNames {
             guard let current = try? PfNameSelector(parsing: entry) else { continue }
-            let currentName = Self.resolvePfName(current.name, state: state)
+            let currentName = Self.resolvePfName(current.name, interfaces: interfaces)
             let currentRange = current.range ?? -1 ... -1
             for otherEntry in other.spec.nicSelector.pfNames {
                 guard let previous = try? PfNameSelector(parsing: otherEntry) else { continue }
-                guard Self.resolvePfName(previous.name, state: state) == currentName else { continue }
+                guard Self.resolvePfName(previous.name, interfaces: interfaces) == currentName else { continue }
                 if policy.spec.externallyManaged != other.spec.externallyManaged {
                     return policy.finding(
                         .error,
@@ -269,16 +297,21 @@ extension AdmissionValidator {
         return nil
     }
 
-    /// Whether ``resolvePfName(_:state:)`` would change `name`: no NIC has it as its name, one as an altname.
-    static func isAltName(_ name: String, state: SriovNetworkNodeState?) -> Bool {
-        state != nil && self.resolvePfName(name, state: state) != name
+    /// Whether ``resolvePfName(_:interfaces:)`` would change `name`: no NIC has it as its name, one as an
+    /// altname.
+    static func isAltName(_ name: String, interfaces: [SriovNetworkNodeState.InterfaceExt]?) -> Bool {
+        interfaces != nil && self.resolvePfName(name, interfaces: interfaces) != name
     }
 
     /// The primary name of the NIC that has `name` as its name or one of its altnames, or `name` itself when
-    /// no NIC of the NodeState has it.
-    static func resolvePfName(_ name: String, state: SriovNetworkNodeState?) -> String {
-        guard let state else { return name }
-        let iface = state.status.interfaces.first { $0.name == name || $0.altNames.contains(name) }
-        return iface?.name ?? name
+    /// no NIC of the NodeState (its `status.interfaces`) has it; nil interfaces (no NodeState) resolve nothing.
+    static func resolvePfName(_ name: String, interfaces: [SriovNetworkNodeState.InterfaceExt]?) -> String {
+        guard let interfaces else { return name }
+        // Indices: `first(where:)` would copy every interface it looks at.
+        for index in interfaces.indices
+        where interfaces[index].name == name || interfaces[index].altNames.contains(name) {
+            return interfaces[index].name
+        }
+        return name
     }
 }
