@@ -53,6 +53,30 @@ struct ManifestReaderTests {
         }
     }
 
+    @Test("a List of twelve items: an error in items[10] names its own line, not items[1]'s")
+    func listItemLines() throws {
+        var text = "apiVersion: v1\nkind: List\nitems:\n"
+        for i in 0..<12 {
+            text += "- apiVersion: v1\n  kind: Node\n  metadata:\n    name: n\(i)\n"
+            if i == 1 || i == 10 { text += "    labelz: {}\n" }
+        }
+        let docs = try ManifestReader.parse(text, file: "list.yaml")
+        #expect(docs.map(\.name) == (0..<12).map { "n\($0)" })
+        // items[0] spans lines 4–7, items[1] lines 8–12 (with labelz on 12), then 4 lines an item: items[10] starts
+        // on line 45 and its labelz is line 49.
+        #expect(docs[10].line == 45)
+        #expect {
+            _ = try docs[10].decode(Node.self)
+        } throws: { error in
+            "\(error)" == #"list.yaml:49: Node "n10": items[10].metadata.labelz: unknown field, did you mean labels?"#
+        }
+        #expect {
+            _ = try docs[1].decode(Node.self)
+        } throws: { error in
+            "\(error)" == #"list.yaml:12: Node "n1": items[1].metadata.labelz: unknown field, did you mean labels?"#
+        }
+    }
+
     @Test("JSON documents are read too")
     func json() throws {
         let docs = try ManifestReader.parse(

@@ -192,6 +192,9 @@ public enum ManifestReader {
                     "items: must be a list of objects for kind \(document.kind), got \(itemsValue.typeName)"
                 )
             }
+            // The document's line map split by item in one pass (filtering the whole map for every item was
+            // quadratic: a 5,000-node cluster dump as one List took minutes to read).
+            let linesByItem = Self.linesByItem(lines)
             for (i, item) in items.enumerated() {
                 let prefix = "items[\(i)]"
                 guard case .object = item else {
@@ -200,10 +203,7 @@ public enum ManifestReader {
                         "\(prefix): expected a Kubernetes object (a mapping), got \(item.typeName)"
                     )
                 }
-                var itemLines: [String: Int] = [:]
-                for (path, line) in lines where path == prefix || path.hasPrefix(prefix + ".") {
-                    itemLines[String(path.dropFirst(min(path.count, prefix.count + 1)))] = line
-                }
+                let itemLines = linesByItem[i] ?? [:]
                 documents.append(
                     ManifestDocument(
                         file: file,
@@ -217,6 +217,25 @@ public enum ManifestReader {
             }
         }
         return documents
+    }
+
+    /// The line map of a List document as one map per item: `items[3].spec.x` → item 3, key `spec.x`;
+    /// `items[3]` itself → item 3, key `""`.
+    static func linesByItem(_ lines: [String: Int]) -> [Int: [String: Int]] {
+        var byItem: [Int: [String: Int]] = [:]
+        for (path, line) in lines where path.hasPrefix("items[") {
+            let afterBracket = path.dropFirst("items[".count)
+            guard let close = afterBracket.firstIndex(of: "]"), let index = Int(afterBracket[..<close]) else {
+                continue
+            }
+            let rest = afterBracket[afterBracket.index(after: close)...]
+            if rest.isEmpty {
+                byItem[index, default: [:]][""] = line
+            } else if rest.first == "." {
+                byItem[index, default: [:]][String(rest.dropFirst())] = line
+            }
+        }
+        return byItem
     }
 
     /// Refuses invalid UTF-8, NUL and C0/DEL control characters (tab, LF and CR excepted), naming the
