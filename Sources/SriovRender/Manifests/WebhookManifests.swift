@@ -196,6 +196,24 @@ public enum WebhookManifests {
         )
     }
 
+    /// Whether any webhook of `object` has `matchConditions`.
+    public static func hasMatchConditions(_ object: JSONValue) -> Bool {
+        (object["webhooks"]?.arrayValue ?? []).contains { $0["matchConditions"] != nil }
+    }
+
+    /// `object` with no webhook's `matchConditions`, for API servers before 1.28 (which do not know the field).
+    public static func withoutMatchConditions(_ object: JSONValue) -> JSONValue {
+        guard case .object(var root) = object, let hooks = root["webhooks"]?.arrayValue else { return object }
+        root["webhooks"] = .array(
+            hooks.map { hook in
+                guard case .object(var fields) = hook else { return hook }
+                fields["matchConditions"] = nil
+                return .object(fields)
+            }
+        )
+        return .object(root)
+    }
+
     // MARK: Workload
 
     public static func service(_ options: Options) -> JSONValue {
