@@ -14,10 +14,11 @@ extension AdmissionValidator {
         func add(_ new: [Finding]) {
             for finding in new where !findings.contains(finding) { findings.append(finding) }
         }
-        let others = self.policies.filter { other in
-            other.metadata.namespace == self.operatorNamespace
-                && !(other.metadata.name == policy.metadata.name
-                    && other.metadata.namespace == policy.metadata.namespace)
+        let index = self.clusterIndex
+        // The policy under review is not compared with its stored self.
+        let own = self.policies.indices.filter {
+            self.policies[$0].metadata.name == policy.metadata.name
+                && self.policies[$0].metadata.namespace == policy.metadata.namespace
         }
         var nodeSelected = false
         var interfaceSelected = false
@@ -25,36 +26,53 @@ extension AdmissionValidator {
         // result is the same on every node and is computed once per other policy.
         let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         var stateFree: [Int: [Finding]] = [:]
-        // Node selectors as flat pairs, and nodes by index: one admission request walks every node.
-        let ownSelector = policy.spec.nodeSelector.map { (key: $0.key, value: $0.value) }
-        let otherSelectors = others.map { $0.spec.nodeSelector.map { (key: $0.key, value: $0.value) } }
-        let otherNames = others.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
-        for nodeIndex in self.nodes.indices {
-            let labels = self.nodes[nodeIndex].metadata.labels
-            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+        // The NIC checks depend on the node only through its NICs (and provider): once per NIC profile.
+        let profiles =
+            policy.spec.nicSelector.rootDevices.isEmpty ? index.nicProfileOfNode : index.nicProfileWithPCIOfNode
+        var nicResults: [Int: Bool] = [:]
+        // Adding the same findings again changes nothing (they are de-duplicated), so each memo is added once.
+        func visit(_ nodeIndex: Int) {
             let node = self.nodes[nodeIndex]
             nodeSelected = true
-            let state = self.nodeState(of: node)
+            let stateIndex = index.stateOfNode[nodeIndex]
+            let state = stateIndex.map { self.nodeStates[$0] }
             if let state {
-                let result = self.nicFindings(policy, state: state, node: node)
-                interfaceSelected = interfaceSelected || result.selected
-                add(result.findings)
-            }
-            for index in others.indices where otherSelectors[index].allSatisfy({ labels[$0.key] == $0.value }) {
-                let other = others[index]
-                let resolves =
-                    ownNames.contains { Self.isAltName($0, state: state) }
-                    || otherNames[index].contains { Self.isAltName($0, state: state) }
-                if resolves {
-                    add(Self.conflictFindings(policy, other, state: state))
-                } else if let known = stateFree[index] {
-                    add(known)
+                let profile = profiles[nodeIndex]
+                if let selected = nicResults[profile] {
+                    interfaceSelected = interfaceSelected || selected
                 } else {
-                    let found = Self.conflictFindings(policy, other, state: nil)
-                    stateFree[index] = found
+                    let result = self.nicFindings(policy, state: state, node: node)
+                    nicResults[profile] = result.selected
+                    interfaceSelected = interfaceSelected || result.selected
+                    add(result.findings)
+                }
+            }
+            let altNames = index.altNamesOfNode[nodeIndex]
+            let ownResolves = !altNames.isEmpty && ownNames.contains { altNames.contains($0) }
+            for other in index.policiesOfNode[nodeIndex] {
+                let otherIndex = Int(other)
+                if own.contains(otherIndex) { continue }
+                let resolves =
+                    ownResolves
+                    || (!altNames.isEmpty && index.pfNamesOfPolicy[otherIndex].contains { altNames.contains($0) })
+                if resolves {
+                    add(Self.conflictFindings(policy, self.policies[otherIndex], state: state))
+                } else if stateFree[otherIndex] == nil {
+                    let found = Self.conflictFindings(policy, self.policies[otherIndex], state: nil)
+                    stateFree[otherIndex] = found
                     add(found)
                 }
             }
+        }
+        let ownSelector = policy.spec.nodeSelector
+        if let candidates = index.nodes(selectedBy: ownSelector) {
+            for nodeIndex in candidates {
+                let labels = self.nodes[nodeIndex].metadata.labels
+                guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+                visit(nodeIndex)
+            }
+        } else {
+            for nodeIndex in self.nodes.indices { visit(nodeIndex) }
         }
         if !nodeSelected {
             add([
@@ -74,6 +92,12 @@ extension AdmissionValidator {
             ])
         }
         return findings
+    }
+
+    /// Whether the node runs on OpenStack or AWS (its `providerID`), where VFs are selected by netFilter.
+    static func isVirtualProvider(_ node: Node) -> Bool {
+        let provider = (node.spec?.providerID ?? "").lowercased()
+        return Self.virtualProviders.contains { provider.contains($0) }
     }
 
     /// The node's NodeState, which lives in the operator namespace under the node's name.
@@ -175,8 +199,7 @@ extension AdmissionValidator {
             if !matched { return false }
         }
         if self.supportedNICs.isSupported(vendor: iface.vendor, pfDeviceID: iface.deviceID) { return true }
-        let provider = (node.spec?.providerID ?? "").lowercased()
-        guard Self.virtualProviders.contains(where: { provider.contains($0) }) else { return false }
+        guard Self.isVirtualProvider(node) else { return false }
         return !selector.netFilter.isEmpty && selector.netFilter == iface.netFilter
             && self.supportedNICs.isSupported(vendor: iface.vendor, vfDeviceID: iface.deviceID)
     }
