@@ -213,6 +213,8 @@ public struct WebhookDeployer: Sendable {
             "Deployment": ("/apis/apps/v1", "deployments", true),
             "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", false),
             "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
+            "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", true),
+            "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", true),
             "ValidatingWebhookConfiguration": (
                 "/apis/admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", false
             ),

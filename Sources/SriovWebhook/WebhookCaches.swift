@@ -54,9 +54,15 @@ public final class WebhookCaches: ClusterView, Service {
                         logger: logger
                     ).run()
                 }
+                // Only the operator namespace's policies are compared against (upstream lists that namespace only),
+                // and the webhook's Role covers that namespace only.
                 group.addTask {
-                    await Reflector(api: client.api(SriovNetworkNodePolicy.self), store: self.policies, logger: logger)
-                        .run()
+                    await Reflector(
+                        api: client.api(SriovNetworkNodePolicy.self, namespace: ns),
+                        store: self.policies,
+                        logger: logger
+                    )
+                    .run()
                 }
                 group.addTask {
                     await Reflector(

@@ -38,7 +38,7 @@ struct ManifestsCommandTests {
         #expect(
             Array(objects[(config + 1)...]) == [
                 "ServiceAccount/operator-webhook", "ClusterRole/operator-webhook",
-                "ClusterRoleBinding/operator-webhook",
+                "ClusterRoleBinding/operator-webhook", "Role/operator-webhook", "RoleBinding/operator-webhook",
                 "Deployment/operator-webhook", "Service/operator-webhook-service",
                 "ValidatingWebhookConfiguration/sriov-operator-webhook-config",
                 "MutatingWebhookConfiguration/sriov-operator-webhook-config",

@@ -111,7 +111,7 @@ struct OperatorManifestsTests {
         #expect(
             webhook.map { "\($0["kind"]?.stringValue ?? "")/\(dig($0, "metadata", "name")?.stringValue ?? "")" } == [
                 "ServiceAccount/operator-webhook", "ClusterRole/operator-webhook",
-                "ClusterRoleBinding/operator-webhook",
+                "ClusterRoleBinding/operator-webhook", "Role/operator-webhook", "RoleBinding/operator-webhook",
                 "Deployment/operator-webhook", "Service/operator-webhook-service",
                 "ValidatingWebhookConfiguration/sriov-operator-webhook-config",
                 "MutatingWebhookConfiguration/sriov-operator-webhook-config",
@@ -140,6 +140,7 @@ struct OperatorManifestsTests {
         }
         let server = [
             "ServiceAccount/operator-webhook", "ClusterRole/operator-webhook", "ClusterRoleBinding/operator-webhook",
+            "Role/operator-webhook", "RoleBinding/operator-webhook",
             "Deployment/operator-webhook", "Service/operator-webhook-service",
         ]
         #expect(kinds(injector: false, operatorWebhook: false) == [])
