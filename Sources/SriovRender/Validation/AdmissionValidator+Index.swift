@@ -19,15 +19,13 @@ struct ClusterIndex: Sendable {
     var policiesOfNode: [[Int32]] = []
     /// Per policy (by position): its pfNames without the `#range`.
     var pfNamesOfPolicy: [[String]] = []
-    /// Node positions by label: `key → value → nodes`, ascending. A nodeSelector is a conjunction of equalities,
-    /// so its nodes are a subset of the shortest of its pairs' lists.
+    /// Node positions by label, for the label keys the operator-namespace policies select by: `key → value →
+    /// nodes`, ascending. A nodeSelector is a conjunction of equalities, so its nodes are a subset of the
+    /// shortest of its pairs' lists; a selector on other keys only walks every node.
     var nodesByLabel: [String: [String: [Int]]] = [:]
     /// Per node: an id shared by every node whose NodeState NICs look the same to the NIC checks (and whose
-    /// provider is as virtual), so they are checked once per id; -1 without a NodeState. One id ignores the
-    /// PCI addresses (identical servers differ only there, if at all), for policies without rootDevices.
+    /// provider is as virtual), so they are checked once per id; -1 without a NodeState.
     var nicProfileOfNode: [Int] = []
-    /// As ``nicProfileOfNode``, PCI addresses included: for policies that select by rootDevices.
-    var nicProfileWithPCIOfNode: [Int] = []
 
     init() {}
 
@@ -40,53 +38,52 @@ struct ClusterIndex: Sendable {
             if statesByName[state.metadata.name] == nil { statesByName[state.metadata.name] = i }
         }
         self.pfNamesOfPolicy = policies.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
-        let selectors: [(index: Int32, pairs: [(key: String, value: String)])] = policies.indices.compactMap { i in
-            guard policies[i].metadata.namespace == namespace else { return nil }
-            return (Int32(i), policies[i].spec.nodeSelector.map { (key: $0.key, value: $0.value) })
-        }
+        let selecting = policies.indices.filter { policies[$0].metadata.namespace == namespace }
+        let keys = Set(selecting.flatMap { policies[$0].spec.nodeSelector.keys })
         var profiles: [NICProfile: Int] = [:]
-        var profilesWithPCI: [NICProfile: Int] = [:]
         self.stateOfNode.reserveCapacity(nodes.count)
         self.altNamesOfNode.reserveCapacity(nodes.count)
-        self.policiesOfNode.reserveCapacity(nodes.count)
         self.nicProfileOfNode.reserveCapacity(nodes.count)
-        self.nicProfileWithPCIOfNode.reserveCapacity(nodes.count)
-        for (position, node) in nodes.enumerated() {
-            let labels = node.metadata.labels
-            for (key, value) in labels { self.nodesByLabel[key, default: [:]][value, default: []].append(position) }
-            self.policiesOfNode.append(
-                selectors.compactMap { selector in
-                    selector.pairs.allSatisfy { labels[$0.key] == $0.value } ? selector.index : nil
-                }
-            )
-            let stateIndex = statesByName[node.metadata.name]
+        for position in nodes.indices {
+            let labels = nodes[position].metadata.labels
+            for key in keys {
+                guard let value = labels[key] else { continue }
+                self.nodesByLabel[key, default: [:]][value, default: []].append(position)
+            }
+            let stateIndex = statesByName[nodes[position].metadata.name]
             self.stateOfNode.append(stateIndex)
             guard let stateIndex else {
                 self.altNamesOfNode.append([])
                 self.nicProfileOfNode.append(-1)
-                self.nicProfileWithPCIOfNode.append(-1)
                 continue
             }
             let interfaces = nodeStates[stateIndex].status.interfaces
             self.altNamesOfNode.append(Self.altNames(interfaces))
-            let virtual = AdmissionValidator.isVirtualProvider(node)
-            let withPCI = NICProfile(interfaces, includingPCI: true, virtual: virtual)
-            let withoutPCI = NICProfile(interfaces, includingPCI: false, virtual: virtual)
-            self.nicProfileWithPCIOfNode.append(Self.id(of: withPCI, in: &profilesWithPCI))
-            self.nicProfileOfNode.append(Self.id(of: withoutPCI, in: &profiles))
+            let profile = NICProfile(interfaces, virtual: AdmissionValidator.isVirtualProvider(nodes[position]))
+            if let known = profiles[profile] {
+                self.nicProfileOfNode.append(known)
+            } else {
+                profiles[profile] = profiles.count
+                self.nicProfileOfNode.append(profiles.count - 1)
+            }
         }
-    }
-
-    static func id(of profile: NICProfile, in table: inout [NICProfile: Int]) -> Int {
-        if let known = table[profile] { return known }
-        let id = table.count
-        table[profile] = id
-        return id
+        // Each policy's nodes from the label lists (ascending policy order per node, as the checks report).
+        self.policiesOfNode = Array(repeating: [], count: nodes.count)
+        for policy in selecting {
+            let selector = policies[policy].spec.nodeSelector
+            let candidates = self.nodes(selectedBy: selector) ?? Array(nodes.indices)
+            for position in candidates {
+                let labels = nodes[position].metadata.labels
+                guard selector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+                self.policiesOfNode[position].append(Int32(policy))
+            }
+        }
     }
 
     /// The names ``AdmissionValidator/resolvePfName(_:state:)`` maps to another name: the first NIC (in order)
     /// that has a name as its name or an altname decides, as there.
     static func altNames(_ interfaces: [SriovNetworkNodeState.InterfaceExt]) -> Set<String> {
+        guard interfaces.contains(where: { !$0.altNames.isEmpty }) else { return [] }
         var resolved: [String: String] = [:]
         for iface in interfaces {
             for name in [iface.name] + iface.altNames where resolved[name] == nil { resolved[name] = iface.name }
@@ -94,53 +91,52 @@ struct ClusterIndex: Sendable {
         return Set(resolved.filter { $0.key != $0.value }.keys)
     }
 
-    /// The nodes `selector` selects, ascending; nil when it is empty (every node).
+    /// A superset of the nodes `selector` selects, ascending; nil when no key of it is indexed (every node is a
+    /// candidate), e.g. for an empty selector.
     func nodes(selectedBy selector: [String: String]) -> [Int]? {
-        guard !selector.isEmpty else { return nil }
         var shortest: [Int]?
         for (key, value) in selector {
-            let list = self.nodesByLabel[key]?[value] ?? []
+            guard let values = self.nodesByLabel[key] else { continue }
+            let list = values[value] ?? []
             if let known = shortest, known.count <= list.count { continue }
             shortest = list
         }
-        return shortest ?? []
+        return shortest
     }
 }
 
 /// The fields of a NodeState's NICs that the NIC checks read (``AdmissionValidator/nicFindings(_:state:node:)``
-/// and ``AdmissionValidator/isSupportedSelection(_:_:node:)``), plus whether the node's provider is virtual.
+/// and ``AdmissionValidator/isSupportedSelection(_:_:node:)``), plus whether the node's provider is virtual; hashed
+/// and compared in place, without copying them.
 struct NICProfile: Hashable, Sendable {
-    struct NIC: Hashable, Sendable {
-        var name: String
-        var altNames: [String]
-        var vendor: String
-        var deviceID: String
-        var pciAddress: String
-        var netFilter: String
-        var totalvfs: Int
-        var numVfs: Int
-        var mtu: Int
-        var linkType: String
-    }
-
-    var nics: [NIC]
+    var interfaces: [SriovNetworkNodeState.InterfaceExt]
     var virtual: Bool
 
-    init(_ interfaces: [SriovNetworkNodeState.InterfaceExt], includingPCI: Bool, virtual: Bool) {
-        self.nics = interfaces.map {
-            NIC(
-                name: $0.name,
-                altNames: $0.altNames,
-                vendor: $0.vendor,
-                deviceID: $0.deviceID,
-                pciAddress: includingPCI ? $0.pciAddress : "",
-                netFilter: $0.netFilter,
-                totalvfs: $0.totalvfs,
-                numVfs: $0.numVfs,
-                mtu: $0.mtu,
-                linkType: $0.linkType
-            )
-        }
+    init(_ interfaces: [SriovNetworkNodeState.InterfaceExt], virtual: Bool) {
+        self.interfaces = interfaces
         self.virtual = virtual
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(self.virtual)
+        hasher.combine(self.interfaces.count)
+        for nic in self.interfaces {
+            hasher.combine(nic.name)
+            hasher.combine(nic.pciAddress)
+            hasher.combine(nic.totalvfs)
+            hasher.combine(nic.numVfs)
+            hasher.combine(nic.mtu)
+        }
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        guard a.virtual == b.virtual, a.interfaces.count == b.interfaces.count else { return false }
+        for (x, y) in zip(a.interfaces, b.interfaces) {
+            guard x.name == y.name, x.pciAddress == y.pciAddress, x.vendor == y.vendor, x.deviceID == y.deviceID,
+                x.totalvfs == y.totalvfs, x.numVfs == y.numVfs, x.mtu == y.mtu, x.linkType == y.linkType,
+                x.netFilter == y.netFilter, x.altNames == y.altNames
+            else { return false }
+        }
+        return true
     }
 }

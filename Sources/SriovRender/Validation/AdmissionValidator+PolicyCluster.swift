@@ -27,8 +27,7 @@ extension AdmissionValidator {
         let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         var stateFree: [Int: [Finding]] = [:]
         // The NIC checks depend on the node only through its NICs (and provider): once per NIC profile.
-        let profiles =
-            policy.spec.nicSelector.rootDevices.isEmpty ? index.nicProfileOfNode : index.nicProfileWithPCIOfNode
+        let profiles = index.nicProfileOfNode
         var nicResults: [Int: Bool] = [:]
         // Adding the same findings again changes nothing (they are de-duplicated), so each memo is added once.
         func visit(_ nodeIndex: Int) {
@@ -65,14 +64,12 @@ extension AdmissionValidator {
             }
         }
         let ownSelector = policy.spec.nodeSelector
-        if let candidates = index.nodes(selectedBy: ownSelector) {
-            for nodeIndex in candidates {
-                let labels = self.nodes[nodeIndex].metadata.labels
-                guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
-                visit(nodeIndex)
-            }
-        } else {
-            for nodeIndex in self.nodes.indices { visit(nodeIndex) }
+        // A superset of the selected nodes from the label index (every node when no key of it is indexed).
+        let candidates = index.nodes(selectedBy: ownSelector) ?? Array(self.nodes.indices)
+        for nodeIndex in candidates {
+            let labels = self.nodes[nodeIndex].metadata.labels
+            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+            visit(nodeIndex)
         }
         if !nodeSelected {
             add([
