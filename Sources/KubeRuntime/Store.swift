@@ -6,9 +6,13 @@ import Synchronization
 /// Objects are trimmed on the way in: `managedFields` always (nothing reads them, and they are often half
 /// of an object's bytes), plus whatever `trim` drops (e.g. Node status, which the kubelet rewrites every
 /// heartbeat and the operator never reads).
+///
+/// ``generation`` counts the changes to the cached content, so a reader can keep something derived from
+/// the cache (an index) until the next change instead of recomputing it on every read.
 public final class Store<R: Resource>: Sendable {
     let objects = Mutex<[ObjectKey: R]>([:])
     let synced = Mutex(false)
+    let changes = Atomic<UInt64>(0)
     let trim: @Sendable (inout R) -> Void
 
     public init(trim: @escaping @Sendable (inout R) -> Void = { _ in }) { self.trim = trim }
@@ -26,6 +30,24 @@ public final class Store<R: Resource>: Sendable {
 
     public var count: Int { self.objects.withLock { $0.count } }
 
+    /// Bumped after every change of the cached content: a list replacing it, an object added, changed or
+    /// removed. An update that only moves the resourceVersion (a Node heartbeat, once status is trimmed) is
+    /// not a change.
+    ///
+    /// The bump comes after the change is stored, so a reader that reads the generation *before* listing
+    /// sees content at least as new as that generation: something derived from it and remembered under
+    /// that generation is never staler than its key says (at worst it is rebuilt once more than needed).
+    public var generation: UInt64 { self.changes.load(ordering: .acquiring) }
+
+    private func changed() { self.changes.add(1, ordering: .releasing) }
+
+    /// Whether `new` differs from `old` in anything but the resourceVersion (both trimmed).
+    private static func differs(_ old: R?, _ new: R) -> Bool {
+        guard var old else { return true }
+        old.metadata.resourceVersion = new.metadata.resourceVersion
+        return old != new
+    }
+
     /// True once the first list has been stored.
     public var hasSynced: Bool { self.synced.withLock { $0 } }
 
@@ -42,19 +64,23 @@ public final class Store<R: Resource>: Sendable {
         for item in items { fresh[item.key] = self.trimmed(item) }
         self.objects.withLock { $0 = fresh }
         self.synced.withLock { $0 = true }
+        self.changed()
     }
 
     /// Stores `object`; returns the version it replaced.
     @discardableResult
     func upsert(_ object: R) -> R? {
         let trimmed = self.trimmed(object)
-        return self.objects.withLock { $0.updateValue(trimmed, forKey: object.key) }
+        let previous = self.objects.withLock { $0.updateValue(trimmed, forKey: object.key) }
+        if Self.differs(previous, trimmed) { self.changed() }
+        return previous
     }
 
     /// Empties the cache and marks it unsynced (a new leadership term starts from a fresh list).
     public func reset() {
         self.objects.withLock { $0.removeAll() }
         self.synced.withLock { $0 = false }
+        self.changed()
     }
 
     /// Puts the server's answer to our own write into the cache at once ("read your own writes"), unless
@@ -63,16 +89,22 @@ public final class Store<R: Resource>: Sendable {
     /// write again.
     public func recordWrite(_ object: R) {
         let trimmed = self.trimmed(object)
-        self.objects.withLock { objects in
+        let didChange = self.objects.withLock { objects in
             if let cached = objects[object.key], let old = Int(cached.metadata.resourceVersion),
                 let new = Int(object.metadata.resourceVersion), old > new
             {
-                return
+                return false
             }
-            objects[object.key] = trimmed
+            let previous = objects.updateValue(trimmed, forKey: object.key)
+            return Self.differs(previous, trimmed)
         }
+        if didChange { self.changed() }
     }
 
     @discardableResult
-    func remove(_ object: R) -> R? { self.objects.withLock { $0.removeValue(forKey: object.key) } }
+    func remove(_ object: R) -> R? {
+        let removed = self.objects.withLock { $0.removeValue(forKey: object.key) }
+        if removed != nil { self.changed() }
+        return removed
+    }
 }

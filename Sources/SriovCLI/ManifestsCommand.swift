@@ -13,7 +13,13 @@ struct ManifestsCommand: ParsableCommand {
             daemonsets: the config-daemon and device-plugin DaemonSets the operator deploys for the default \
             SriovOperatorConfig (images and commands from SRIOV_IMAGE and SRIOV_NETWORK_CONFIG_DAEMON_IMAGE, … as \
             the operator reads them); the operator creates these itself.
-            all: CRDs, then the operator, then the default SriovOperatorConfig;             `sriov manifests all | kubectl apply -f -` installs it (run it twice, or wait for the CRDs to be             Established, before the SriovOperatorConfig is accepted).
+            all: CRDs, then the operator, then the default SriovOperatorConfig, then the webhook server's objects \
+            that config enables (the operator would deploy the same); `sriov manifests all | kubectl apply -f -` \
+            installs it (run it twice, or wait for the CRDs to be Established, before the SriovOperatorConfig is \
+            accepted). The default config enables neither webhook, as upstream's chart; \
+            ADMISSION_CONTROLLERS_ENABLED=true (upstream's variable) enables both, and the webhook's RBAC, \
+            Deployment, Service and configurations follow it.
+            webhook: the webhook configurations only (--url, --ca-file for a server outside the cluster).
             """
     )
 
@@ -59,7 +65,15 @@ struct ManifestsCommand: ParsableCommand {
                 DaemonSetRenderer.configDaemon(options: options, image: settings, components: components),
                 DaemonSetRenderer.devicePlugin(options: options, image: settings, components: components),
             ]
-        case .all: objects = OperatorManifests.all(namespace: namespace, resourcePrefix: prefix, image: settings)
+        case .all:
+            // Upstream: ADMISSION_CONTROLLERS_ENABLED == "true" enables both parts in the default config.
+            let admission = ProcessInfo.processInfo.environment["ADMISSION_CONTROLLERS_ENABLED"]?.lowercased() == "true"
+            objects = OperatorManifests.all(
+                namespace: namespace,
+                resourcePrefix: prefix,
+                image: settings,
+                admissionControllers: admission
+            )
         case .webhook: objects = try self.webhookOptions.configurations(namespace: namespace)
         }
         switch self.output {

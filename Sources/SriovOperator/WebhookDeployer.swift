@@ -10,7 +10,8 @@ public import SriovRender
 /// asked for is deleted.
 ///
 /// Objects are written with server-side apply (field manager `sriov-network-operator`) only when the stored one
-/// lacks the rendered hash annotation, so an idle resync writes nothing; the webhook configurations are
+/// lacks the rendered hash annotation or a rendered field (a hand edit, reverted on the next resync), so an idle
+/// resync writes nothing; the webhook configurations are
 /// registered only once the webhook Deployment has an available replica. A `caBundle` already in a configuration (patched in by
 /// `sriov webhook --self-signed`, or by cert-manager) is kept when the rendered one has none. Namespaced
 /// objects are owned by the SriovOperatorConfig.
@@ -31,7 +32,14 @@ public struct WebhookDeployer: Sendable {
 
     public func sync(config: SriovOperatorConfig, owner: OwnerReference, logger: Logger) async throws {
         let options = WebhookManifests.options(for: config, namespace: self.namespace, image: self.image)
-        let wanted = WebhookManifests.all(options)
+        var wanted = WebhookManifests.all(options)
+        // An API server before 1.28 has no `matchConditions`: it refuses to server-side apply a configuration
+        // that has them ("field not declared in schema"), which would fail every reconcile. Such a server
+        // gets the configuration without them (the injector then sees every pod and admits those without the
+        // networks annotation at once), and a later upgrade gets them on the next resync.
+        if wanted.contains(where: WebhookManifests.hasMatchConditions), try await !self.serverHasMatchConditions() {
+            wanted = wanted.map(WebhookManifests.withoutMatchConditions)
+        }
         var keep = Set<String>()
         // Webhook configurations go last, and only once the webhook Deployment has an available replica: a
         // configuration with `failurePolicy: Fail` whose server is not running would refuse every write of the
@@ -100,7 +108,11 @@ public struct WebhookDeployer: Sendable {
         } catch let error as KubeError where error.isNotFound {
             stored = nil
         }
-        if let stored, stored["metadata"]?["annotations"]?[Self.hashAnnotation]?.stringValue == hash {
+        // The hash alone would keep a hand edit (an edit keeps the annotation): also check that every rendered
+        // field is still there with its value, ignoring what the server added (defaults, status, a caBundle).
+        if let stored, stored["metadata"]?["annotations"]?[Self.hashAnnotation]?.stringValue == hash,
+            OperatorConfigController.contains(stored, object)
+        {
             return location.path
         }
         if object["webhooks"] != nil { object = try await self.keepingCABundle(object, path: location.path) }
@@ -117,6 +129,30 @@ public struct WebhookDeployer: Sendable {
         )
         logger.info("webhook object applied", metadata: ["k8s.path": "\(location.path)"])
         return location.path
+    }
+
+    /// Whether the API server knows webhook `matchConditions` (beta and on by default from 1.28). A version
+    /// that cannot be read or parsed counts as new (the apply then says what is wrong).
+    func serverHasMatchConditions() async throws -> Bool {
+        let version: JSONValue
+        do {
+            version = try JSONParser.parse(
+                try await self.client.perform(
+                    KubeRequest(method: "GET", path: "/version", verb: "get", resource: "version")
+                )
+            )
+        } catch let error as KubeError where error.isNotFound {
+            return true
+        }
+        guard let major = Self.leadingNumber(version["major"]?.stringValue),
+            let minor = Self.leadingNumber(version["minor"]?.stringValue)
+        else { return true }
+        return major > 1 || (major == 1 && minor >= 28)
+    }
+
+    /// The leading digits of `text` ("28+" on some managed clusters) as a number.
+    static func leadingNumber(_ text: String?) -> Int? {
+        Int(String((text ?? "").prefix { $0.isNumber }))
     }
 
     /// Whether the `operator-webhook` Deployment reports an available replica.
@@ -177,6 +213,8 @@ public struct WebhookDeployer: Sendable {
             "Deployment": ("/apis/apps/v1", "deployments", true),
             "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles", false),
             "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false),
+            "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", true),
+            "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", true),
             "ValidatingWebhookConfiguration": (
                 "/apis/admissionregistration.k8s.io/v1", "validatingwebhookconfigurations", false
             ),

@@ -47,19 +47,24 @@ public struct WebhookSettings: Sendable, Hashable {
     }
 }
 
-/// A ``ClusterView`` over fixed objects.
+/// A ``ClusterView`` over fixed objects. The validator is built once per settings and snapshot.
 public struct SnapshotClusterView: ClusterView {
-    public var snapshot: ClusterSnapshot
+    public var snapshot: ClusterSnapshot {
+        didSet { self.memo = ValidatorMemo() }
+    }
+    private var memo = ValidatorMemo<WebhookSettings>()
 
     public init(_ snapshot: ClusterSnapshot) { self.snapshot = snapshot }
 
     public func validator(settings: WebhookSettings) -> AdmissionValidator {
-        AdmissionValidator(
-            operatorNamespace: settings.operatorNamespace,
-            supportedNICs: Self.supportedNICs(self.snapshot.configMaps, namespace: settings.operatorNamespace),
-            devMode: settings.devMode,
-            snapshot: self.snapshot
-        )
+        self.memo.validator(for: settings) {
+            AdmissionValidator(
+                operatorNamespace: settings.operatorNamespace,
+                supportedNICs: Self.supportedNICs(self.snapshot.configMaps, namespace: settings.operatorNamespace),
+                devMode: settings.devMode,
+                snapshot: self.snapshot
+            )
+        }
     }
 
     public func networkAttachment(namespace: String, name: String) async throws -> NetworkAttachmentDefinition? {

@@ -13,7 +13,9 @@ public import SriovRender
 /// Admission reads are synchronous and never touch the API server, except one live GET when a pod names
 /// a NAD the cache does not (yet) hold, so a NAD created a moment before its pod is not refused.
 public final class WebhookCaches: ClusterView, Service {
-    public let nodes = Store<Node>()
+    /// Node status is dropped: no rule reads it, and without it a kubelet heartbeat is not a change (see
+    /// ``Store/generation``), so it does not cost the next policy review a rebuilt validator.
+    public let nodes = Store<Node>(trim: { $0.status = nil })
     public let nodeStates = Store<SriovNetworkNodeState>()
     public let policies = Store<SriovNetworkNodePolicy>()
     public let operatorConfigs = Store<SriovOperatorConfig>()
@@ -23,6 +25,7 @@ public final class WebhookCaches: ClusterView, Service {
     let client: KubeClient
     let namespace: String
     let logger: Logger
+    let memo = ValidatorMemo<Generation>()
 
     public init(client: KubeClient, operatorNamespace: String, logger: Logger) {
         self.client = client
@@ -51,9 +54,15 @@ public final class WebhookCaches: ClusterView, Service {
                         logger: logger
                     ).run()
                 }
+                // Only the operator namespace's policies are compared against (upstream lists that namespace only),
+                // and the webhook's Role covers that namespace only.
                 group.addTask {
-                    await Reflector(api: client.api(SriovNetworkNodePolicy.self), store: self.policies, logger: logger)
-                        .run()
+                    await Reflector(
+                        api: client.api(SriovNetworkNodePolicy.self, namespace: ns),
+                        store: self.policies,
+                        logger: logger
+                    )
+                    .run()
                 }
                 group.addTask {
                     await Reflector(
@@ -81,7 +90,39 @@ public final class WebhookCaches: ClusterView, Service {
         }
     }
 
+    /// What the validator is built from, by change count: when any of these caches changes (or the settings
+    /// do), the next review builds a new validator; until then every review reuses it.
+    public struct Generation: Sendable, Hashable {
+        public var nodes: UInt64
+        public var nodeStates: UInt64
+        public var policies: UInt64
+        public var operatorConfigs: UInt64
+        public var configMaps: UInt64
+        public var settings: WebhookSettings
+    }
+
+    /// The caches' current ``Generation`` for `settings`.
+    public func generation(settings: WebhookSettings) -> Generation {
+        Generation(
+            nodes: self.nodes.generation,
+            nodeStates: self.nodeStates.generation,
+            policies: self.policies.generation,
+            operatorConfigs: self.operatorConfigs.generation,
+            configMaps: self.configMaps.generation,
+            settings: settings
+        )
+    }
+
+    /// The validator over the current caches, rebuilt only when a cache has changed since the last one.
+    ///
+    /// The generations are read before the caches are listed, so the validator remembered under a
+    /// generation holds that generation's content or newer, never older: a review after a change always
+    /// sees it.
     public func validator(settings: WebhookSettings) -> AdmissionValidator {
+        self.memo.validator(for: self.generation(settings: settings)) { self.buildValidator(settings: settings) }
+    }
+
+    func buildValidator(settings: WebhookSettings) -> AdmissionValidator {
         let ns = settings.operatorNamespace
         return AdmissionValidator(
             operatorNamespace: ns,

@@ -91,6 +91,72 @@ struct OperatorManifestsTests {
         )
     }
 
+    @Test("all with admission controllers: after the config, exactly the webhook objects the operator keeps for it")
+    func allWithWebhooks() throws {
+        let objects = OperatorManifests.all(
+            namespace: namespace,
+            resourcePrefix: "example.com",
+            image: image,
+            admissionControllers: true
+        )
+        let configIndex = try #require(objects.firstIndex { $0["kind"] == "SriovOperatorConfig" })
+        #expect(objects[configIndex]["spec"] == ["enableInjector": true, "enableOperatorWebhook": true, "logLevel": 2])
+        let webhook = Array(objects[(configIndex + 1)...])
+        // The operator's WebhookDeployer renders from the config it reads with these same two calls.
+        let config = try ValueDecoder(rejectsUnknownFields: false)
+            .decode(SriovOperatorConfig.self, from: objects[configIndex])
+        #expect(
+            webhook == WebhookManifests.all(WebhookManifests.options(for: config, namespace: namespace, image: image))
+        )
+        #expect(
+            webhook.map { "\($0["kind"]?.stringValue ?? "")/\(dig($0, "metadata", "name")?.stringValue ?? "")" } == [
+                "ServiceAccount/operator-webhook", "ClusterRole/operator-webhook",
+                "ClusterRoleBinding/operator-webhook", "Role/operator-webhook", "RoleBinding/operator-webhook",
+                "Deployment/operator-webhook", "Service/operator-webhook-service",
+                "ValidatingWebhookConfiguration/sriov-operator-webhook-config",
+                "MutatingWebhookConfiguration/sriov-operator-webhook-config",
+                "MutatingWebhookConfiguration/network-resources-injector-config",
+            ]
+        )
+        let deployment = try object(webhook, kind: "Deployment", name: "operator-webhook")
+        #expect(dig(deployment, "metadata", "namespace") == .string(namespace))
+        #expect(try container(deployment)["image"] == .string(image.image))
+        // Without admission controllers (the default, as upstream's chart): none of them.
+        #expect(allObjects().last?["kind"] == "SriovOperatorConfig")
+        #expect(!allObjects().contains { $0["kind"] == "MutatingWebhookConfiguration" || $0["kind"] == "Service" })
+    }
+
+    @Test("only one part enabled in the config: the server and that part's configurations")
+    func webhookObjectsPerPart() throws {
+        func kinds(injector: Bool, operatorWebhook: Bool) -> [String] {
+            let config: JSONValue = [
+                "apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovOperatorConfig",
+                "metadata": ["name": "default", "namespace": .string(namespace)],
+                "spec": ["enableInjector": .bool(injector), "enableOperatorWebhook": .bool(operatorWebhook)],
+            ]
+            return OperatorManifests.webhookObjects(for: config, namespace: namespace, image: image).map {
+                "\($0["kind"]?.stringValue ?? "")/\(dig($0, "metadata", "name")?.stringValue ?? "")"
+            }
+        }
+        let server = [
+            "ServiceAccount/operator-webhook", "ClusterRole/operator-webhook", "ClusterRoleBinding/operator-webhook",
+            "Role/operator-webhook", "RoleBinding/operator-webhook",
+            "Deployment/operator-webhook", "Service/operator-webhook-service",
+        ]
+        #expect(kinds(injector: false, operatorWebhook: false) == [])
+        #expect(
+            kinds(injector: true, operatorWebhook: false) == server + [
+                "MutatingWebhookConfiguration/network-resources-injector-config"
+            ]
+        )
+        #expect(
+            kinds(injector: false, operatorWebhook: true) == server + [
+                "ValidatingWebhookConfiguration/sriov-operator-webhook-config",
+                "MutatingWebhookConfiguration/sriov-operator-webhook-config",
+            ]
+        )
+    }
+
     @Test("every object reads back through ManifestReader, from Go JSON and from YAML, as the same object")
     func readBack() throws {
         let objects = allObjects()
@@ -610,6 +676,30 @@ extension OperatorManifestsTests {
                 return "\(kind)\(group)/\(dig(object, "metadata", "name")?.stringValue ?? "")"
             }
             #expect(result.stdout.split(separator: "\n").map(String.init) == expected)
+        }
+
+        @Test("kubectl reads every document of `sriov manifests all` with admission controllers, webhooks included")
+        func kubectlReadsAllWithWebhooks() throws {
+            let objects = OperatorManifests.all(
+                namespace: namespace,
+                resourcePrefix: "example.com",
+                image: image,
+                admissionControllers: true
+            )
+            let result = try Kubectl.run(
+                ["label", "--local", "-f", "INPUT", "-o", "name", "sriov.test/read=true"],
+                input: yaml(objects)
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let names = result.stdout.split(separator: "\n").map(String.init)
+            #expect(names.count == objects.count)
+            #expect(
+                names.suffix(3) == [
+                    "validatingwebhookconfiguration.admissionregistration.k8s.io/sriov-operator-webhook-config",
+                    "mutatingwebhookconfiguration.admissionregistration.k8s.io/sriov-operator-webhook-config",
+                    "mutatingwebhookconfiguration.admissionregistration.k8s.io/network-resources-injector-config",
+                ]
+            )
         }
 
         @Test(

@@ -65,7 +65,7 @@ extension OperatorManifests {
     }
 
     /// In the operator namespace: the DaemonSets and ConfigMaps it renders, every SR-IOV kind, the leader-election
-    /// Lease, the webhook Service and (read-only) its certificate Secret.
+    /// Lease, the webhook Deployment, Service, ServiceAccount, Role and RoleBinding, and (read-only) Secrets.
     static var operatorRules: [JSONValue] {
         [
             Self.rule("", ["configmaps", "services"], Self.writeVerbs),
@@ -76,6 +76,8 @@ extension OperatorManifests {
             Self.rule(sriovGroup, Self.sriovPlurals.map { "\($0)/status" }, Self.statusVerbs),
             Self.rule(sriovGroup, Self.sriovPlurals.map { "\($0)/finalizers" }, Self.finalizerVerbs),
             Self.rule("coordination.k8s.io", ["leases"], Self.writeVerbs),
+            // The webhook server's Role and RoleBinding (WebhookDeployer).
+            Self.rule("rbac.authorization.k8s.io", ["roles", "rolebindings"], Self.writeVerbs),
         ]
     }
 

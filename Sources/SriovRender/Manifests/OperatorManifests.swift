@@ -33,11 +33,34 @@ public enum OperatorManifests {
     public static let healthPort = 8081
 
     /// CRDs, then the operator (``operatorDeployment(namespace:resourcePrefix:image:)``), then the `default`
-    /// SriovOperatorConfig (``defaultOperatorConfig(namespace:)``), in the order `kubectl apply` must create them.
-    public static func all(namespace: String, resourcePrefix: String, image: ImageSettings) -> [JSONValue] {
-        CustomResourceDefinitions.all
+    /// SriovOperatorConfig (``defaultOperatorConfig(namespace:admissionControllers:)``), then the webhook server's
+    /// objects that config enables (``webhookObjects(for:namespace:image:)``: none by default), in the order
+    /// `kubectl apply` must create them.
+    ///
+    /// - Parameter admissionControllers: upstream's `ADMISSION_CONTROLLERS_ENABLED` (Helm
+    ///   `operator.admissionControllers.enabled`): the config enables the operator webhook and the injector.
+    public static func all(
+        namespace: String,
+        resourcePrefix: String,
+        image: ImageSettings,
+        admissionControllers: Bool = false
+    ) -> [JSONValue] {
+        let config = Self.defaultOperatorConfig(namespace: namespace, admissionControllers: admissionControllers)
+        return CustomResourceDefinitions.all
             + Self.operatorDeployment(namespace: namespace, resourcePrefix: resourcePrefix, image: image)
-            + [Self.defaultOperatorConfig(namespace: namespace)]
+            + [config]
+            + Self.webhookObjects(for: config, namespace: namespace, image: image)
+    }
+
+    /// What the operator keeps for `config` (a SriovOperatorConfig as JSON): the webhook server's RBAC,
+    /// Deployment, Service and the configurations its `enableOperatorWebhook` / `enableInjector` ask for, rendered
+    /// by the same functions as the operator's `WebhookDeployer`. The configurations come last: they fail closed
+    /// (`failurePolicy: Fail`), so the kinds they cover cannot be written until the webhook server answers.
+    public static func webhookObjects(for config: JSONValue, namespace: String, image: ImageSettings) -> [JSONValue] {
+        guard
+            let decoded = try? ValueDecoder(rejectsUnknownFields: false).decode(SriovOperatorConfig.self, from: config)
+        else { return [] }
+        return WebhookManifests.all(WebhookManifests.options(for: decoded, namespace: namespace, image: image))
     }
 
     /// The Namespace, the three ServiceAccounts, RBAC, and the operator Deployment, in creation order.
@@ -54,14 +77,18 @@ public enum OperatorManifests {
             + [Self.deployment(namespace: namespace, resourcePrefix: resourcePrefix, image: image)]
     }
 
-    /// The `default` SriovOperatorConfig upstream's Helm chart creates: no injector, no operator webhook, log
-    /// level 2, and no `configDaemonNodeSelector`, so the managed nodes are the Linux workers.
-    public static func defaultOperatorConfig(namespace: String) -> JSONValue {
+    /// The `default` SriovOperatorConfig upstream's Helm chart creates: log level 2, no `configDaemonNodeSelector`
+    /// (so the managed nodes are the Linux workers), and the injector and operator webhook both as
+    /// `admissionControllers` says (the chart's `operator.admissionControllers.enabled`, false by default).
+    public static func defaultOperatorConfig(namespace: String, admissionControllers: Bool = false) -> JSONValue {
         [
             "apiVersion": .string(SriovOperatorConfig.apiVersion),
             "kind": .string(SriovOperatorConfig.kind),
             "metadata": Workload.metadata(name: SriovOperatorConfig.defaultName, namespace: namespace),
-            "spec": ["enableInjector": false, "enableOperatorWebhook": false, "logLevel": 2],
+            "spec": [
+                "enableInjector": .bool(admissionControllers), "enableOperatorWebhook": .bool(admissionControllers),
+                "logLevel": 2,
+            ],
         ]
     }
 

@@ -196,6 +196,24 @@ public enum WebhookManifests {
         )
     }
 
+    /// Whether any webhook of `object` has `matchConditions`.
+    public static func hasMatchConditions(_ object: JSONValue) -> Bool {
+        (object["webhooks"]?.arrayValue ?? []).contains { $0["matchConditions"] != nil }
+    }
+
+    /// `object` with no webhook's `matchConditions`, for API servers before 1.28 (which do not know the field).
+    public static func withoutMatchConditions(_ object: JSONValue) -> JSONValue {
+        guard case .object(var root) = object, let hooks = root["webhooks"]?.arrayValue else { return object }
+        root["webhooks"] = .array(
+            hooks.map { hook in
+                guard case .object(var fields) = hook else { return hook }
+                fields["matchConditions"] = nil
+                return .object(fields)
+            }
+        )
+        return .object(root)
+    }
+
     // MARK: Workload
 
     public static func service(_ options: Options) -> JSONValue {
@@ -255,37 +273,61 @@ public enum WebhookManifests {
         ["httpGet": ["path": .string(path), "port": .int(Self.healthPort)], "initialDelaySeconds": .int(delay)]
     }
 
-    /// The webhook's ServiceAccount: read what admission compares against, and patch its CA into the
-    /// configurations.
+    /// The webhook's ServiceAccount and what it may do, no more than the operator holds itself (the API server
+    /// refuses a role that grants more than its creator has): read Nodes and NetworkAttachmentDefinitions
+    /// everywhere and patch its CA into its own three configurations (ClusterRole); read the ConfigMaps,
+    /// policies, NodeStates and the operator config of the operator namespace (Role), which is all its caches
+    /// watch.
     static func rbac(_ options: Options) -> [JSONValue] {
         let read: JSONValue = ["get", "list", "watch"]
-        let rules: [JSONValue] = [
+        let clusterRules: [JSONValue] = [
             ["apiGroups": [""], "resources": ["nodes"], "verbs": read],
-            ["apiGroups": [""], "resources": ["configmaps"], "verbs": read],
-            ["apiGroups": [.string(SriovNetworkNodePolicy.group)], "resources": ["*"], "verbs": read],
-            ["apiGroups": [.string(NetworkAttachmentDefinition.group)], "resources": ["*"], "verbs": read],
+            [
+                "apiGroups": [.string(NetworkAttachmentDefinition.group)],
+                "resources": [.string(NetworkAttachmentDefinition.plural)], "verbs": read,
+            ],
             [
                 "apiGroups": ["admissionregistration.k8s.io"],
                 "resources": ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+                "resourceNames": [.string(Self.operatorConfigurationName), .string(Self.injectorConfigurationName)],
                 "verbs": ["get", "update", "patch"],
             ],
         ]
+        let namespacedRules: [JSONValue] = [
+            ["apiGroups": [""], "resources": ["configmaps"], "verbs": read],
+            [
+                "apiGroups": [.string(SriovNetworkNodePolicy.group)],
+                "resources": [
+                    .string(SriovNetworkNodePolicy.plural), .string(SriovNetworkNodeState.plural),
+                    .string(SriovOperatorConfig.plural),
+                ],
+                "verbs": read,
+            ],
+        ]
         let meta = Workload.metadata(name: Self.name, namespace: options.namespace)
+        let subjects: JSONValue = [
+            ["kind": "ServiceAccount", "name": .string(Self.name), "namespace": .string(options.namespace)]
+        ]
+        func roleRef(_ kind: String) -> JSONValue {
+            ["apiGroup": "rbac.authorization.k8s.io", "kind": .string(kind), "name": .string(Self.name)]
+        }
         return [
             ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta],
             [
                 "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                "metadata": ["name": .string(Self.name)], "rules": .array(rules),
+                "metadata": ["name": .string(Self.name)], "rules": .array(clusterRules),
             ],
             [
                 "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": ["name": .string(Self.name)],
-                "roleRef": [
-                    "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": .string(Self.name),
-                ],
-                "subjects": [
-                    ["kind": "ServiceAccount", "name": .string(Self.name), "namespace": .string(options.namespace)]
-                ],
+                "metadata": ["name": .string(Self.name)], "roleRef": roleRef("ClusterRole"), "subjects": subjects,
+            ],
+            [
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+                "rules": .array(namespacedRules),
+            ],
+            [
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+                "roleRef": roleRef("Role"), "subjects": subjects,
             ],
         ]
     }

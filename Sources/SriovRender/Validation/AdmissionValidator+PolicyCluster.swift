@@ -14,10 +14,11 @@ extension AdmissionValidator {
         func add(_ new: [Finding]) {
             for finding in new where !findings.contains(finding) { findings.append(finding) }
         }
-        let others = self.policies.filter { other in
-            other.metadata.namespace == self.operatorNamespace
-                && !(other.metadata.name == policy.metadata.name
-                    && other.metadata.namespace == policy.metadata.namespace)
+        let index = self.clusterIndex
+        // The policy under review is not compared with its stored self.
+        let own = self.policies.indices.filter {
+            self.policies[$0].metadata.name == policy.metadata.name
+                && self.policies[$0].metadata.namespace == policy.metadata.namespace
         }
         var nodeSelected = false
         var interfaceSelected = false
@@ -25,48 +26,50 @@ extension AdmissionValidator {
         // result is the same on every node and is computed once per other policy.
         let ownNames = policy.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) }
         var stateFree: [Int: [Finding]] = [:]
-        // Node selectors as flat pairs, nodes and NodeStates by position (a copy of either retains every
-        // string, array and dictionary in it): one admission request walks every node.
-        let ownSelector = policy.spec.nodeSelector.map { (key: $0.key, value: $0.value) }
-        let otherSelectors = others.map { $0.spec.nodeSelector.map { (key: $0.key, value: $0.value) } }
-        let otherNames = others.map { $0.spec.nicSelector.pfNames.map { String(PfNameSelector.name(of: $0)) } }
-        // Nodes with the same values for the label keys the other policies select on are selected by the same
-        // other policies: that list is worked out once per set of values, not per node and policy.
-        let otherKeys = Set(otherSelectors.flatMap { $0.map(\.key) }).sorted()
-        var othersByValues: [[String?]: [Int]] = [:]
-        for nodeIndex in self.nodes.indices {
-            let labels = self.nodes[nodeIndex].metadata.labels
-            guard RenderOptions.selects(ownSelector, labels) else { continue }
+        // The NIC checks depend on the node only through its NICs (and provider): once per NIC profile.
+        let profiles = index.nicProfileOfNode
+        var nicResults: [Int: Bool] = [:]
+        // Adding the same findings again changes nothing (they are de-duplicated), so each memo is added once.
+        func visit(_ nodeIndex: Int) {
+            let node = self.nodes[nodeIndex]
             nodeSelected = true
-            let stateIndex = self.nodeStateIndex(of: self.nodes[nodeIndex])
-            let interfaces = stateIndex.map { self.nodeStates[$0].status.interfaces }
-            if let interfaces {
-                let result = self.nicFindings(policy, interfaces: interfaces, node: self.nodes[nodeIndex])
-                interfaceSelected = interfaceSelected || result.selected
-                add(result.findings)
-            }
-            let values = otherKeys.map { labels[$0] }
-            let selectedOthers: [Int]
-            if let known = othersByValues[values] {
-                selectedOthers = known
-            } else {
-                selectedOthers = others.indices.filter { RenderOptions.selects(otherSelectors[$0], labels) }
-                othersByValues[values] = selectedOthers
-            }
-            for index in selectedOthers {
-                let resolves =
-                    ownNames.contains { Self.isAltName($0, interfaces: interfaces) }
-                    || otherNames[index].contains { Self.isAltName($0, interfaces: interfaces) }
-                if resolves {
-                    add(Self.conflictFindings(policy, others[index], interfaces: interfaces))
-                } else if let known = stateFree[index] {
-                    add(known)
+            let stateIndex = index.stateOfNode[nodeIndex]
+            let state = stateIndex.map { self.nodeStates[$0] }
+            if let state {
+                let profile = profiles[nodeIndex]
+                if let selected = nicResults[profile] {
+                    interfaceSelected = interfaceSelected || selected
                 } else {
-                    let found = Self.conflictFindings(policy, others[index], interfaces: nil)
-                    stateFree[index] = found
+                    let result = self.nicFindings(policy, state: state, node: node)
+                    nicResults[profile] = result.selected
+                    interfaceSelected = interfaceSelected || result.selected
+                    add(result.findings)
+                }
+            }
+            let altNames = index.altNamesOfNode[nodeIndex]
+            let ownResolves = !altNames.isEmpty && ownNames.contains { altNames.contains($0) }
+            for other in index.policiesOfNode[nodeIndex] {
+                let otherIndex = Int(other)
+                if own.contains(otherIndex) { continue }
+                let resolves =
+                    ownResolves
+                    || (!altNames.isEmpty && index.pfNamesOfPolicy[otherIndex].contains { altNames.contains($0) })
+                if resolves {
+                    add(Self.conflictFindings(policy, self.policies[otherIndex], state: state))
+                } else if stateFree[otherIndex] == nil {
+                    let found = Self.conflictFindings(policy, self.policies[otherIndex], state: nil)
+                    stateFree[otherIndex] = found
                     add(found)
                 }
             }
+        }
+        let ownSelector = policy.spec.nodeSelector
+        // A superset of the selected nodes from the label index (every node when no key of it is indexed).
+        let candidates = index.nodes(selectedBy: ownSelector) ?? Array(self.nodes.indices)
+        for nodeIndex in candidates {
+            let labels = self.nodes[nodeIndex].metadata.labels
+            guard ownSelector.allSatisfy({ labels[$0.key] == $0.value }) else { continue }
+            visit(nodeIndex)
         }
         if !nodeSelected {
             add([
@@ -88,17 +91,18 @@ extension AdmissionValidator {
         return findings
     }
 
-    /// The node's NodeState, which lives in the operator namespace under the node's name.
-    func nodeState(of node: Node) -> SriovNetworkNodeState? {
-        self.nodeStateIndex(of: node).map { self.nodeStates[$0] }
+    /// Whether the node runs on OpenStack or AWS (its `providerID`), where VFs are selected by netFilter.
+    static func isVirtualProvider(_ node: Node) -> Bool {
+        let provider = (node.spec?.providerID ?? "").lowercased()
+        return Self.virtualProviders.contains { provider.contains($0) }
     }
 
-    /// The position of the node's NodeState in ``nodeStates``.
-    func nodeStateIndex(of node: Node) -> Int? {
+    /// The node's NodeState, which lives in the operator namespace under the node's name.
+    func nodeState(of node: Node) -> SriovNetworkNodeState? {
         guard let candidates = self.nodeStateIndex[node.metadata.name] else { return nil }
         for i in candidates {
             let namespace = self.nodeStates[i].metadata.namespace
-            if namespace == self.operatorNamespace || namespace.isEmpty { return i }
+            if namespace == self.operatorNamespace || namespace.isEmpty { return self.nodeStates[i] }
         }
         return nil
     }
@@ -107,16 +111,7 @@ extension AdmissionValidator {
     /// Upstream: pkg/webhook/validate.go validatePolicyForNodeState.
     func nicFindings(
         _ policy: SriovNetworkNodePolicy,
-        interfaces: [SriovNetworkNodeState.InterfaceExt],
-        node: Node
-    ) -> (selected: Bool, findings: [Finding]) {
-        interfaces.withUnsafeBufferPointer { self.nicFindings(policy, interfaces: $0, node: node) }
-    }
-
-    /// Through a buffer pointer, whose subscript borrows: iterating the array copies each interface struct.
-    private func nicFindings(
-        _ policy: SriovNetworkNodePolicy,
-        interfaces: UnsafeBufferPointer<SriovNetworkNodeState.InterfaceExt>,
+        state: SriovNetworkNodeState,
         node: Node
     ) -> (selected: Bool, findings: [Finding]) {
         let spec = policy.spec
@@ -124,9 +119,7 @@ extension AdmissionValidator {
         var selected = false
         var findings: [Finding] = []
         func error(_ field: String, _ message: String) { findings.append(policy.finding(.error, field, message)) }
-        for index in interfaces.indices where self.isSupportedSelection(spec.nicSelector, interfaces[index], node: node)
-        {
-            let iface = interfaces[index]
+        for iface in state.status.interfaces where self.isSupportedSelection(spec.nicSelector, iface, node: node) {
             selected = true
             if spec.numVfs == 0 {
                 error("spec.numVfs", "numVfs(0) in CR \(name) is not allowed")
@@ -203,8 +196,7 @@ extension AdmissionValidator {
             if !matched { return false }
         }
         if self.supportedNICs.isSupported(vendor: iface.vendor, pfDeviceID: iface.deviceID) { return true }
-        let provider = (node.spec?.providerID ?? "").lowercased()
-        guard Self.virtualProviders.contains(where: { provider.contains($0) }) else { return false }
+        guard Self.isVirtualProvider(node) else { return false }
         return !selector.netFilter.isEmpty && selector.netFilter == iface.netFilter
             && self.supportedNICs.isSupported(vendor: iface.vendor, vfDeviceID: iface.deviceID)
     }
@@ -215,9 +207,9 @@ extension AdmissionValidator {
     static func conflictFindings(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        interfaces: [SriovNetworkNodeState.InterfaceExt]?
+        state: SriovNetworkNodeState?
     ) -> [Finding] {
-        var findings = self.uncheckedConflictFindings(policy, other, interfaces: interfaces)
+        var findings = self.uncheckedConflictFindings(policy, other, state: state)
         for i in findings.indices { findings[i].conflictsWith = other.metadata.name }
         return findings
     }
@@ -225,10 +217,10 @@ extension AdmissionValidator {
     static func uncheckedConflictFindings(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        interfaces: [SriovNetworkNodeState.InterfaceExt]?
+        state: SriovNetworkNodeState?
     ) -> [Finding] {
         var findings: [Finding] = []
-        if let finding = Self.pfNameConflict(policy, other, interfaces: interfaces) { findings.append(finding) }
+        if let finding = Self.pfNameConflict(policy, other, state: state) { findings.append(finding) }
         for device in policy.spec.nicSelector.rootDevices where other.spec.nicSelector.rootDevices.contains(device) {
             // Partitioning by rootDevices is not supported upstream; pfNames ranges are the only way.
             findings.append(
@@ -268,15 +260,15 @@ extension AdmissionValidator {
     static func pfNameConflict(
         _ policy: SriovNetworkNodePolicy,
         _ other: SriovNetworkNodePolicy,
-        interfaces: [SriovNetworkNodeState.InterfaceExt]?
+        state: SriovNetworkNodeState?
     ) -> Finding? {
         for entry in policy.spec.nicSelector.pfNames {
             guard let current = try? PfNameSelector(parsing: entry) else { continue }
-            let currentName = Self.resolvePfName(current.name, interfaces: interfaces)
+            let currentName = Self.resolvePfName(current.name, state: state)
             let currentRange = current.range ?? -1 ... -1
             for otherEntry in other.spec.nicSelector.pfNames {
                 guard let previous = try? PfNameSelector(parsing: otherEntry) else { continue }
-                guard Self.resolvePfName(previous.name, interfaces: interfaces) == currentName else { continue }
+                guard Self.resolvePfName(previous.name, state: state) == currentName else { continue }
                 if policy.spec.externallyManaged != other.spec.externallyManaged {
                     return policy.finding(
                         .error,
@@ -297,21 +289,16 @@ extension AdmissionValidator {
         return nil
     }
 
-    /// Whether ``resolvePfName(_:interfaces:)`` would change `name`: no NIC has it as its name, one as an
-    /// altname.
-    static func isAltName(_ name: String, interfaces: [SriovNetworkNodeState.InterfaceExt]?) -> Bool {
-        interfaces != nil && self.resolvePfName(name, interfaces: interfaces) != name
+    /// Whether ``resolvePfName(_:state:)`` would change `name`: no NIC has it as its name, one as an altname.
+    static func isAltName(_ name: String, state: SriovNetworkNodeState?) -> Bool {
+        state != nil && self.resolvePfName(name, state: state) != name
     }
 
     /// The primary name of the NIC that has `name` as its name or one of its altnames, or `name` itself when
-    /// no NIC of the NodeState (its `status.interfaces`) has it; nil interfaces (no NodeState) resolve nothing.
-    static func resolvePfName(_ name: String, interfaces: [SriovNetworkNodeState.InterfaceExt]?) -> String {
-        guard let interfaces else { return name }
-        // Indices: `first(where:)` would copy every interface it looks at.
-        for index in interfaces.indices
-        where interfaces[index].name == name || interfaces[index].altNames.contains(name) {
-            return interfaces[index].name
-        }
-        return name
+    /// no NIC of the NodeState has it.
+    static func resolvePfName(_ name: String, state: SriovNetworkNodeState?) -> String {
+        guard let state else { return name }
+        let iface = state.status.interfaces.first { $0.name == name || $0.altNames.contains(name) }
+        return iface?.name ?? name
     }
 }

@@ -19,21 +19,33 @@ public import SriovAPI
 public struct AdmissionValidator: Sendable {
     /// The namespace the operator runs in (env `NAMESPACE`); only policies, pools and the operator config in
     /// it are honoured.
-    public var operatorNamespace: String
+    public var operatorNamespace: String {
+        didSet { self.reindex() }
+    }
     /// The `supported-nic-ids` table used by the vendor/device checks.
     public var supportedNICs: SupportedNICs
     /// Env `DEV_MODE=TRUE`: skips the static vendor/device support checks of `nicSelector`. The model check
     /// against discovered NICs still applies, as upstream.
     public var devMode: Bool
-    public var nodes: [Node]
+    public var nodes: [Node] {
+        didSet { self.reindex() }
+    }
     public var nodeStates: [SriovNetworkNodeState] {
-        didSet { self.nodeStateIndex = Self.index(self.nodeStates) }
+        didSet {
+            self.nodeStateIndex = Self.index(self.nodeStates)
+            self.reindex()
+        }
     }
     /// Positions in ``nodeStates`` by name: the dynamic checks look up the NodeState of every selected node.
     private(set) var nodeStateIndex: [String: [Int]]
     /// Every existing policy, for the cross-policy checks. Only those in ``operatorNamespace`` are
     /// compared against, as upstream lists policies in that namespace only.
-    public var policies: [SriovNetworkNodePolicy]
+    public var policies: [SriovNetworkNodePolicy] {
+        didSet { self.reindex() }
+    }
+    /// Per-node lookups of the dynamic checks, derived from the four properties above and rebuilt when any of
+    /// them is set (``ClusterIndex``).
+    private(set) var clusterIndex = ClusterIndex()
     /// The existing `default` SriovOperatorConfig (the object before the update), if there is one.
     public var operatorConfig: SriovOperatorConfig?
 
@@ -54,6 +66,16 @@ public struct AdmissionValidator: Sendable {
         self.nodeStateIndex = Self.index(nodeStates)
         self.policies = policies
         self.operatorConfig = operatorConfig
+        self.reindex()
+    }
+
+    private mutating func reindex() {
+        self.clusterIndex = ClusterIndex(
+            nodes: self.nodes,
+            nodeStates: self.nodeStates,
+            policies: self.policies,
+            namespace: self.operatorNamespace
+        )
     }
 
     /// A validator whose cluster state is `snapshot`'s: its nodes, NodeStates, policies (with the mutating
