@@ -249,8 +249,8 @@ struct BackoffTests {
             )
             let running = Task { await reflector.run() }
             defer { running.cancel() }
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !store.hasSynced, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            // Generous bounds (a loaded 2-core CI machine took 15 s here with one 10 s deadline for both waits).
+            try await eventually("the reflector synced", timeout: .seconds(60)) { store.hasSynced }
             #expect(store.list().map(\.metadata.name) == ["good"])
             _ = try server.put(
                 [
@@ -266,8 +266,8 @@ struct BackoffTests {
                 ],
                 path: path
             )
-            while store.get(namespace: "default", name: "later") == nil, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+            try await eventually("the object after the undecodable one arrived", timeout: .seconds(60)) {
+                store.get(namespace: "default", name: "later") != nil
             }
             #expect(store.get(namespace: "default", name: "later")?.spec.count == 2)
             #expect(client.metrics.value("kube_reflector_decode_failures_total", labels: [("kind", "Widget")]) == 2)
