@@ -21,15 +21,17 @@ enum RenderBenchmark {
                 + "\(plan.devicePluginConfigMap.data.count) device-plugin entries"
         )
 
+        // One admission request: a new policy checked against every node, NodeState and existing policy.
+        let validator = AdmissionValidator(
+            operatorNamespace: options.namespace,
+            supportedNICs: options.supportedNICs,
+            snapshot: cluster.snapshot
+        )
+        var candidate = cluster.snapshot.policies[0]
+        candidate.metadata.name = "candidate"
+        candidate.applyAdmissionDefaults()
+
         if profileAdmission {
-            let validator = AdmissionValidator(
-                operatorNamespace: options.namespace,
-                supportedNICs: options.supportedNICs,
-                snapshot: cluster.snapshot
-            )
-            var candidate = cluster.snapshot.policies[0]
-            candidate.metadata.name = "candidate"
-            candidate.applyAdmissionDefaults()
             var findings = 0
             for _ in 0..<300 { findings += validator.validate(policy: candidate).count }
             precondition(findings > 0)
@@ -71,15 +73,6 @@ enum RenderBenchmark {
             precondition(count > 0)
         }
 
-        // One admission request: a new policy checked against every node, NodeState and existing policy.
-        let validator = AdmissionValidator(
-            operatorNamespace: options.namespace,
-            supportedNICs: options.supportedNICs,
-            snapshot: cluster.snapshot
-        )
-        var candidate = cluster.snapshot.policies[0]
-        candidate.metadata.name = "candidate"
-        candidate.applyAdmissionDefaults()
         var findings = 0
         _ = measure("admission check of one policy against the cluster") {
             findings = validator.validate(policy: candidate).count
